@@ -1,0 +1,15 @@
+//! The CPU backend: host arrays and the kernels of every op, over ndarray, faer and rayon.
+
+pub mod array;
+pub mod cast;
+pub mod creation;
+pub mod elem;
+pub mod elementwise;
+pub mod index;
+pub mod kernels;
+pub mod linalg;
+pub mod reduce;
+pub mod shape;
+
+pub use array::{Element, HostArray, Nd};
+pub use kernels::{CpuInput, KernelCall, KernelFn, run, supported_ops};

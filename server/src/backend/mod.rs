@@ -1,0 +1,3 @@
+//! Compute backends. `cpu` runs every op; `cuda` (feature `cuda`) adds GPU devices.
+
+pub mod cpu;
