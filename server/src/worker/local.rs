@@ -1,0 +1,212 @@
+//! The in-process CPU worker.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use ndserve_proto::{Error, Meta, Result};
+use parking_lot::Mutex;
+
+use super::{DeviceStatus, Worker, WorkerCall, WorkerInput};
+use crate::backend::cpu::{self, CpuInput, HostArray};
+
+/// Ops whose inputs and outputs hold fewer elements than this run inline on the calling
+/// task: a hop to the compute pool costs more than the op.
+const INLINE_ELEMENTS: usize = 1 << 15;
+
+/// A CPU worker in the server process.
+pub struct LocalWorker {
+    name: String,
+    arrays: Mutex<HashMap<u64, HostArray>>,
+    live_bytes: AtomicU64,
+    memory_limit: u64,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+impl LocalWorker {
+    /// A worker with a compute pool of `threads` threads (0 = all cores) and a memory limit.
+    pub fn new(name: &str, threads: usize, memory_limit: u64) -> Result<LocalWorker> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("ndserve-cpu-{i}"))
+            .build()
+            .map_err(|e| Error::internal("worker", e.to_string()))?;
+        Ok(LocalWorker {
+            name: name.to_string(),
+            arrays: Mutex::new(HashMap::new()),
+            live_bytes: AtomicU64::new(0),
+            memory_limit,
+            pool: Arc::new(pool),
+        })
+    }
+
+    fn device_name(&self) -> String {
+        format!("{}/cpu:0", self.name)
+    }
+
+    /// Reserves `bytes` against the memory limit.
+    fn reserve(&self, op: &str, bytes: u64) -> Result<()> {
+        let mut cur = self.live_bytes.load(Ordering::Relaxed);
+        loop {
+            let next = cur.saturating_add(bytes);
+            if next > self.memory_limit {
+                return Err(Error::exhausted(
+                    op,
+                    format!(
+                        "needs {bytes} bytes but device {} holds {cur} of its {} byte limit",
+                        self.device_name(),
+                        self.memory_limit
+                    ),
+                ));
+            }
+            match self.live_bytes.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return Ok(()),
+                Err(c) => cur = c,
+            }
+        }
+    }
+
+    fn release(&self, bytes: u64) {
+        self.live_bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    fn lookup(&self, id: u64) -> Result<HostArray> {
+        self.arrays
+            .lock()
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| Error::internal("worker", format!("array {id} is not on worker {}", self.name)))
+    }
+
+    /// Number of arrays held.
+    pub fn live_arrays(&self) -> usize {
+        self.arrays.lock().len()
+    }
+}
+
+fn run_kernel(call: &WorkerCall, inputs: &[CpuInput]) -> Result<Vec<HostArray>> {
+    // A kernel bug must not take the server down: a panic becomes INTERNAL.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cpu::run(&call.op, inputs, &call.attrs, &call.output_metas)
+    }))
+    .unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "kernel panicked".into());
+        Err(Error::internal(&call.op, msg))
+    })
+}
+
+#[tonic::async_trait]
+impl Worker for LocalWorker {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn devices(&self) -> Vec<DeviceStatus> {
+        vec![DeviceStatus {
+            name: self.device_name(),
+            kind: "cpu".into(),
+            live_arrays: self.live_arrays() as u64,
+            live_bytes: self.live_bytes.load(Ordering::Relaxed),
+            memory_limit: self.memory_limit,
+            description: format!("{} compute threads", self.pool.current_num_threads()),
+        }]
+    }
+
+    async fn run_op(&self, call: WorkerCall) -> Result<Vec<Meta>> {
+        let inputs = call
+            .inputs
+            .iter()
+            .map(|i| match i {
+                WorkerInput::Array(id) => self.lookup(*id).map(CpuInput::Array),
+                WorkerInput::Scalar(s) => Ok(CpuInput::Scalar(*s)),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let out_bytes: u64 = call.output_metas.iter().map(Meta::nbytes).sum();
+        self.reserve(&call.op, out_bytes)?;
+        let elements: usize = call.output_metas.iter().map(Meta::numel).sum::<usize>()
+            + inputs
+                .iter()
+                .map(|i| match i {
+                    CpuInput::Array(a) => a.len(),
+                    CpuInput::Scalar(_) => 1,
+                })
+                .sum::<usize>();
+        let result = if elements < INLINE_ELEMENTS {
+            run_kernel(&call, &inputs)
+        } else {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let call2 = call.clone();
+            self.pool.spawn(move || {
+                let _ = tx.send(run_kernel(&call2, &inputs));
+            });
+            rx.await.unwrap_or_else(|_| Err(Error::internal(&call.op, "compute task lost")))
+        };
+        let arrays = match result {
+            Ok(a) => a,
+            Err(e) => {
+                self.release(out_bytes);
+                return Err(e);
+            }
+        };
+        let metas = arrays.iter().map(HostArray::meta).collect();
+        let mut map = self.arrays.lock();
+        for (id, a) in call.outputs.iter().zip(arrays) {
+            if let Some(old) = map.insert(*id, a) {
+                self.release(old.nbytes());
+            }
+        }
+        Ok(metas)
+    }
+
+    async fn put(&self, id: u64, meta: Meta, data: Bytes) -> Result<()> {
+        self.reserve("upload", meta.nbytes())?;
+        let a = match HostArray::from_le_bytes(&meta, &data) {
+            Ok(a) => a,
+            Err(e) => {
+                self.release(meta.nbytes());
+                return Err(e);
+            }
+        };
+        if let Some(old) = self.arrays.lock().insert(id, a) {
+            self.release(old.nbytes());
+        }
+        Ok(())
+    }
+
+    async fn get(&self, id: u64, chunk_bytes: usize) -> Result<(Meta, BoxStream<'static, Result<Bytes>>)> {
+        let a = self.lookup(id)?;
+        let meta = a.meta();
+        let bytes = if a.len() < INLINE_ELEMENTS {
+            a.to_le_bytes()
+        } else {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.pool.spawn(move || {
+                let _ = tx.send(a.to_le_bytes());
+            });
+            rx.await.map_err(|_| Error::internal("fetch", "compute task lost"))?
+        };
+        let chunk = chunk_bytes.max(1);
+        let n = bytes.len().div_ceil(chunk);
+        let chunks = (0..n).map(move |i| Ok(bytes.slice(i * chunk..((i + 1) * chunk).min(bytes.len()))));
+        Ok((meta, Box::pin(futures::stream::iter(chunks))))
+    }
+
+    async fn free(&self, ids: &[u64]) -> u64 {
+        let mut freed = 0;
+        let mut map = self.arrays.lock();
+        for id in ids {
+            if let Some(a) = map.remove(id) {
+                freed += a.nbytes();
+            }
+        }
+        drop(map);
+        self.release(freed);
+        freed
+    }
+}
