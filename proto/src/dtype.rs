@@ -258,7 +258,11 @@ pub fn promote_types(a: DType, b: DType) -> DType {
     match (a.kind(), b.kind()) {
         (Kind::Bool, _) => b,
         (Kind::Int, Kind::Int) | (Kind::UInt, Kind::UInt) => {
-            if a.itemsize() >= b.itemsize() { a } else { b }
+            if a.itemsize() >= b.itemsize() {
+                a
+            } else {
+                b
+            }
         }
         (Kind::Int, Kind::UInt) => {
             // signed a, unsigned b
@@ -286,16 +290,28 @@ pub fn promote_types(a: DType, b: DType) -> DType {
             }
         }
         (Kind::Int | Kind::UInt, Kind::Complex) => {
-            if a.itemsize() <= 2 { b } else { Complex128 }
+            if a.itemsize() <= 2 {
+                b
+            } else {
+                Complex128
+            }
         }
         (Kind::Float, Kind::Float) => match (a, b) {
             (Float16, BFloat16) => Float32,
             _ => {
-                if a.itemsize() >= b.itemsize() { a } else { b }
+                if a.itemsize() >= b.itemsize() {
+                    a
+                } else {
+                    b
+                }
             }
         },
         (Kind::Float, Kind::Complex) => {
-            if a == Float64 { Complex128 } else { b }
+            if a == Float64 {
+                Complex128
+            } else {
+                b
+            }
         }
         (Kind::Complex, Kind::Complex) => Complex128,
         // (a <= b) ordering makes the remaining pairs impossible.

@@ -399,3 +399,74 @@ impl From<tonic::Status> for Error {
         Error::from_status(&s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_of_each() -> Vec<Error> {
+        vec![
+            Error::invalid("add", "x2", "bad"),
+            Error::ShapeMismatch {
+                op: "add".into(),
+                lhs: vec![2, 3],
+                rhs: vec![4],
+            },
+            Error::AxisOutOfRange {
+                op: "sum".into(),
+                axis: 3,
+                ndim: 2,
+            },
+            Error::dtype("floor_divide", "x1", "no loop"),
+            Error::handle_not_found(7),
+            Error::exhausted("zeros", "too big"),
+            Error::FailedPrecondition {
+                message: "old client".into(),
+            },
+            Error::Unavailable {
+                message: "worker gone".into(),
+            },
+            Error::UnknownOp {
+                op: "frobnicate".into(),
+            },
+            Error::Cancelled {
+                message: "stop".into(),
+            },
+            Error::internal("matmul", "bug"),
+        ]
+    }
+
+    #[test]
+    fn every_code_survives_a_status() {
+        let mut seen = std::collections::HashSet::new();
+        for e in one_of_each() {
+            let status = tonic::Status::from(e.clone());
+            assert_eq!(status.code(), e.code().grpc());
+            let back = Error::from(status);
+            assert_eq!(back.code(), e.code(), "{e}");
+            if let Some(op) = e.op() {
+                assert_eq!(back.op(), Some(op), "{e}");
+            }
+            seen.insert(e.code());
+        }
+        assert_eq!(seen.len(), ErrorCode::ALL.len(), "every code is exercised");
+    }
+
+    #[test]
+    fn invalid_argument_keeps_op_argument_and_message() {
+        let e = Error::invalid(
+            "reshape",
+            "shape",
+            "cannot reshape array of size 6 into shape (4,)",
+        );
+        let back = Error::from(tonic::Status::from(e.clone()));
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn a_plain_status_maps_by_code() {
+        let e = Error::from(tonic::Status::unavailable("connection refused"));
+        assert_eq!(e.code(), ErrorCode::Unavailable);
+        assert!(e.is_retryable());
+    }
+}

@@ -17,7 +17,10 @@ pub fn fmt_shape(s: &[usize]) -> String {
         1 => format!("({},)", s[0]),
         _ => format!(
             "({})",
-            s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",")
+            s.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
         ),
     }
 }
@@ -70,8 +73,16 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Shape> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -142,10 +153,16 @@ mod tests {
 
     #[test]
     fn broadcasting_follows_numpy() {
-        assert_eq!(broadcast_shapes("add", &[2, 1], &[1, 2]).unwrap(), vec![2, 2]);
+        assert_eq!(
+            broadcast_shapes("add", &[2, 1], &[1, 2]).unwrap(),
+            vec![2, 2]
+        );
         assert_eq!(broadcast_shapes("add", &[], &[3]).unwrap(), vec![3]);
         assert_eq!(broadcast_shapes("add", &[4, 0], &[1]).unwrap(), vec![4, 0]);
-        assert_eq!(broadcast_shapes("add", &[1, 3, 1], &[2, 1, 5]).unwrap(), vec![2, 3, 5]);
+        assert_eq!(
+            broadcast_shapes("add", &[1, 3, 1], &[2, 1, 5]).unwrap(),
+            vec![2, 3, 5]
+        );
         let e = broadcast_shapes("add", &[2, 3], &[4]).unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -157,11 +174,17 @@ mod tests {
     #[test]
     fn axes_normalise_and_reject() {
         assert_eq!(normalize_axis("sum", -1, 3).unwrap(), 2);
-        assert_eq!(normalize_axes("sum", Some(&[-1, 0]), 3).unwrap(), vec![0, 2]);
+        assert_eq!(
+            normalize_axes("sum", Some(&[-1, 0]), 3).unwrap(),
+            vec![0, 2]
+        );
         assert_eq!(normalize_axes("sum", None, 2).unwrap(), vec![0, 1]);
         let e = normalize_axis("sum", 3, 3).unwrap_err();
         assert_eq!(e.code(), crate::ErrorCode::InvalidArgument);
-        assert!(e.to_string().contains("axis 3 is out of bounds for array of dimension 3"));
+        assert!(
+            e.to_string()
+                .contains("axis 3 is out of bounds for array of dimension 3")
+        );
         assert!(normalize_axes("sum", Some(&[1, -2]), 3).is_err());
         assert!(normalize_axis("sum", 0, 0).is_err());
     }

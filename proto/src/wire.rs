@@ -83,9 +83,12 @@ impl Meta {
             .shape
             .iter()
             .map(|&d| {
-                usize::try_from(d).ok().filter(|&d| d as u128 <= crate::shape::MAX_ELEMENTS).ok_or_else(
-                    || Error::exhausted("request", format!("dimension {d} is too large")),
-                )
+                usize::try_from(d)
+                    .ok()
+                    .filter(|&d| d as u128 <= crate::shape::MAX_ELEMENTS)
+                    .ok_or_else(|| {
+                        Error::exhausted("request", format!("dimension {d} is too large"))
+                    })
             })
             .collect::<Result<Vec<_>>>()?;
         crate::shape::checked_numel("request", &shape)?;
@@ -198,7 +201,10 @@ impl Attr {
 impl Attrs {
     /// To the wire map.
     pub fn to_wire(&self) -> HashMap<String, pb::AttrValue> {
-        self.0.iter().map(|(k, v)| (k.clone(), v.to_wire())).collect()
+        self.0
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_wire()))
+            .collect()
     }
 
     /// From the wire map.

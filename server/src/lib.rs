@@ -107,8 +107,13 @@ impl Drop for RunningServer {
 pub fn build_coordinator(config: &ServerConfig) -> Result<Arc<Coordinator>, StartError> {
     let mut workers: Vec<Arc<dyn worker::Worker>> = Vec::new();
     for i in 0..config.workers {
-        let name = if config.workers == 1 { config.worker_name.clone() } else { format!("{}-{i}", config.worker_name) };
-        let w = worker::LocalWorker::new(&name, config.threads, config.memory_limit).map_err(StartError::Worker)?;
+        let name = if config.workers == 1 {
+            config.worker_name.clone()
+        } else {
+            format!("{}-{i}", config.worker_name)
+        };
+        let w = worker::LocalWorker::new(&name, config.threads, config.memory_limit)
+            .map_err(StartError::Worker)?;
         workers.push(Arc::new(w));
     }
     Ok(Coordinator::new(config.clone(), workers))
@@ -119,12 +124,20 @@ pub fn build_coordinator(config: &ServerConfig) -> Result<Arc<Coordinator>, Star
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| StartError::Bind { addr: config.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     let coordinator = build_coordinator(&config)?;
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<ArrayServiceServer<service::Service>>().await;
+    health_reporter
+        .set_serving::<ArrayServiceServer<service::Service>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .build_v1()
@@ -172,5 +185,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         }
         reaper.abort();
     });
-    Ok(RunningServer { addr, coordinator, shutdown: Some(tx), task: Some(task) })
+    Ok(RunningServer {
+        addr,
+        coordinator,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
 }

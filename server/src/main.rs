@@ -14,7 +14,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(version, about)]
 struct Cli {
     /// Log format: `text` or `json` (for containers). The level comes from RUST_LOG.
-    #[arg(long, global = true, env = "NDSERVE_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "NDSERVE_LOG_FORMAT",
+        default_value = "text"
+    )]
     log_format: String,
     #[command(subcommand)]
     command: Option<Command>,
@@ -70,7 +75,9 @@ impl Default for ServeArgs {
 fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -105,7 +112,12 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         worker_name: args.name,
     };
     let server = ndserve_server::start(config.clone()).await?;
-    let devices: Vec<String> = server.coordinator().devices().into_iter().map(|(_, d)| d.name).collect();
+    let devices: Vec<String> = server
+        .coordinator()
+        .devices()
+        .into_iter()
+        .map(|(_, d)| d.name)
+        .collect();
     tracing::info!(
         address = %server.local_addr(),
         devices = ?devices,
@@ -127,7 +139,9 @@ async fn health(server: String) -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
     let resp = client
-        .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
         .await?
         .into_inner();
     if resp.status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 {

@@ -53,7 +53,10 @@ fn chunk_size(requested: u64) -> usize {
 
 #[tonic::async_trait]
 impl ArrayService for Service {
-    async fn get_server_info(&self, _: Request<pb::GetServerInfoRequest>) -> Result<Response<pb::ServerInfo>, Status> {
+    async fn get_server_info(
+        &self,
+        _: Request<pb::GetServerInfoRequest>,
+    ) -> Result<Response<pb::ServerInfo>, Status> {
         Ok(Response::new(pb::ServerInfo {
             server_version: ndserve_proto::VERSION.into(),
             protocol_major: ndserve_proto::PROTOCOL_MAJOR,
@@ -63,13 +66,20 @@ impl ArrayService for Service {
         }))
     }
 
-    async fn open_session(&self, req: Request<pb::OpenSessionRequest>) -> Result<Response<pb::OpenSessionResponse>, Status> {
+    async fn open_session(
+        &self,
+        req: Request<pb::OpenSessionRequest>,
+    ) -> Result<Response<pb::OpenSessionResponse>, Status> {
         let r = req.into_inner();
         if r.protocol_major != ndserve_proto::PROTOCOL_MAJOR {
             return Err(Error::FailedPrecondition {
                 message: format!(
                     "client {} speaks protocol {}.{}, this server (ndserve {}) speaks {}.{}",
-                    if r.client_version.is_empty() { "?" } else { &r.client_version },
+                    if r.client_version.is_empty() {
+                        "?"
+                    } else {
+                        &r.client_version
+                    },
                     r.protocol_major,
                     r.protocol_minor,
                     ndserve_proto::VERSION,
@@ -88,32 +98,50 @@ impl ArrayService for Service {
         }))
     }
 
-    async fn close_session(&self, req: Request<pb::CloseSessionRequest>) -> Result<Response<pb::CloseSessionResponse>, Status> {
-        let (arrays, bytes) = self.coord.close_session(&req.into_inner().session_id).await?;
-        Ok(Response::new(pb::CloseSessionResponse { freed_arrays: arrays, freed_bytes: bytes }))
+    async fn close_session(
+        &self,
+        req: Request<pb::CloseSessionRequest>,
+    ) -> Result<Response<pb::CloseSessionResponse>, Status> {
+        let (arrays, bytes) = self
+            .coord
+            .close_session(&req.into_inner().session_id)
+            .await?;
+        Ok(Response::new(pb::CloseSessionResponse {
+            freed_arrays: arrays,
+            freed_bytes: bytes,
+        }))
     }
 
-    async fn keep_alive(&self, req: Request<pb::KeepAliveRequest>) -> Result<Response<pb::KeepAliveResponse>, Status> {
+    async fn keep_alive(
+        &self,
+        req: Request<pb::KeepAliveRequest>,
+    ) -> Result<Response<pb::KeepAliveResponse>, Status> {
         let s = self.coord.session(&req.into_inner().session_id)?;
-        Ok(Response::new(pb::KeepAliveResponse { lease_ms: s.lease.as_millis() as u64 }))
+        Ok(Response::new(pb::KeepAliveResponse {
+            lease_ms: s.lease.as_millis() as u64,
+        }))
     }
 
-    async fn upload(&self, req: Request<Streaming<pb::UploadChunk>>) -> Result<Response<pb::UploadResponse>, Status> {
+    async fn upload(
+        &self,
+        req: Request<Streaming<pb::UploadChunk>>,
+    ) -> Result<Response<pb::UploadResponse>, Status> {
         let mut stream = req.into_inner();
         let first = stream
             .message()
             .await?
             .ok_or_else(|| Error::invalid("upload", "header", "empty upload stream"))?;
-        let header = first
-            .header
-            .ok_or_else(|| Error::invalid("upload", "header", "the first chunk must carry the header"))?;
+        let header = first.header.ok_or_else(|| {
+            Error::invalid("upload", "header", "the first chunk must carry the header")
+        })?;
         let session = self.coord.session(&header.session_id)?;
-        let meta = Meta::from_wire(
-            header
-                .meta
-                .as_ref()
-                .ok_or_else(|| Error::invalid("upload", "meta", "the header must carry the array's dtype and shape"))?,
-        )?;
+        let meta = Meta::from_wire(header.meta.as_ref().ok_or_else(|| {
+            Error::invalid(
+                "upload",
+                "meta",
+                "the header must carry the array's dtype and shape",
+            )
+        })?)?;
         self.coord.check_upload_size(&meta)?;
         let want = meta.nbytes() as usize;
         let span = tracing::info_span!("upload", session = %session.id, handle = header.handle, dtype = %meta.dtype, bytes = want);
@@ -124,7 +152,11 @@ impl ArrayService for Service {
                 return Err(Error::invalid(
                     "upload",
                     "data",
-                    format!("more than the {want} bytes that shape {} of {} needs", ndserve_proto::shape::fmt_shape(&meta.shape), meta.dtype),
+                    format!(
+                        "more than the {want} bytes that shape {} of {} needs",
+                        ndserve_proto::shape::fmt_shape(&meta.shape),
+                        meta.dtype
+                    ),
                 ));
             }
             buf.extend_from_slice(&data);
@@ -133,29 +165,49 @@ impl ArrayService for Service {
         push(first.data)?;
         while let Some(chunk) = stream.message().await? {
             if chunk.header.is_some() {
-                return Err(Error::invalid("upload", "header", "only the first chunk may carry a header").into());
+                return Err(Error::invalid(
+                    "upload",
+                    "header",
+                    "only the first chunk may carry a header",
+                )
+                .into());
             }
             push(chunk.data)?;
         }
-        self.coord.upload(&session, header.handle, meta, buf.freeze()).await?;
+        self.coord
+            .upload(&session, header.handle, meta, buf.freeze())
+            .await?;
         Ok(Response::new(pb::UploadResponse { bytes: want as u64 }))
     }
 
     type FetchStream = BoxStream<pb::FetchChunk>;
 
-    async fn fetch(&self, req: Request<pb::FetchRequest>) -> Result<Response<Self::FetchStream>, Status> {
+    async fn fetch(
+        &self,
+        req: Request<pb::FetchRequest>,
+    ) -> Result<Response<Self::FetchStream>, Status> {
         let r = req.into_inner();
         let session = self.coord.session(&r.session_id)?;
-        let (meta, chunks) = self.coord.fetch(&session, r.handle, r.after_seq, chunk_size(r.chunk_bytes)).await?;
+        let (meta, chunks) = self
+            .coord
+            .fetch(&session, r.handle, r.after_seq, chunk_size(r.chunk_bytes))
+            .await?;
         let mut first = Some(meta.to_wire());
         let empty = meta.numel() == 0;
         let head = if empty {
-            futures::stream::iter(vec![Ok(pb::FetchChunk { meta: first.take(), data: Bytes::new() })]).boxed()
+            futures::stream::iter(vec![Ok(pb::FetchChunk {
+                meta: first.take(),
+                data: Bytes::new(),
+            })])
+            .boxed()
         } else {
             futures::stream::empty().boxed()
         };
         let body = chunks.map(move |c| match c {
-            Ok(data) => Ok(pb::FetchChunk { meta: first.take(), data }),
+            Ok(data) => Ok(pb::FetchChunk {
+                meta: first.take(),
+                data,
+            }),
             Err(e) => Err(Status::from(e)),
         });
         Ok(Response::new(Box::pin(head.chain(body))))
@@ -163,7 +215,10 @@ impl ArrayService for Service {
 
     type ExecuteStream = BoxStream<pb::ExecuteEvent>;
 
-    async fn execute(&self, req: Request<Streaming<pb::ExecuteRequest>>) -> Result<Response<Self::ExecuteStream>, Status> {
+    async fn execute(
+        &self,
+        req: Request<Streaming<pb::ExecuteRequest>>,
+    ) -> Result<Response<Self::ExecuteStream>, Status> {
         let mut stream = req.into_inner();
         let coord = self.coord.clone();
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::ExecuteEvent, Status>>(16);
@@ -178,7 +233,14 @@ impl ArrayService for Service {
                         break;
                     }
                 };
-                if session.is_none() || (!msg.session_id.is_empty() && session.as_ref().is_some_and(|s: &Arc<crate::coordinator::Session>| s.id != msg.session_id)) {
+                if session.is_none()
+                    || (!msg.session_id.is_empty()
+                        && session
+                            .as_ref()
+                            .is_some_and(|s: &Arc<crate::coordinator::Session>| {
+                                s.id != msg.session_id
+                            }))
+                {
                     match coord.session(&msg.session_id) {
                         Ok(s) => session = Some(s),
                         Err(e) => {
@@ -198,27 +260,42 @@ impl ArrayService for Service {
                 let _ = tx.try_send(Ok(pb::ExecuteEvent { received_seq: seq }));
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     async fn run(&self, req: Request<pb::RunRequest>) -> Result<Response<pb::RunResponse>, Status> {
         let r = req.into_inner();
         let session = self.coord.session(&r.session_id)?;
-        session.wait_received(r.after_seq, Duration::from_secs(60)).await?;
+        session
+            .wait_received(r.after_seq, Duration::from_secs(60))
+            .await?;
         let rx = session.accept_run(r.calls)?;
-        let metas = rx.await.map_err(|_| Error::Unavailable { message: "session closed while running".into() })??;
-        Ok(Response::new(pb::RunResponse { outputs: metas.iter().map(Meta::to_wire).collect() }))
+        let metas = rx.await.map_err(|_| Error::Unavailable {
+            message: "session closed while running".into(),
+        })??;
+        Ok(Response::new(pb::RunResponse {
+            outputs: metas.iter().map(Meta::to_wire).collect(),
+        }))
     }
 
-    async fn sync(&self, req: Request<pb::SyncRequest>) -> Result<Response<pb::SyncResponse>, Status> {
+    async fn sync(
+        &self,
+        req: Request<pb::SyncRequest>,
+    ) -> Result<Response<pb::SyncResponse>, Status> {
         let r = req.into_inner();
         let session = self.coord.session(&r.session_id)?;
-        session.wait_received(r.after_seq, Duration::from_secs(60)).await?;
+        session
+            .wait_received(r.after_seq, Duration::from_secs(60))
+            .await?;
         if r.handles.is_empty() {
             // Wait until every command received so far has run: a Run with no calls is
             // queued behind them.
             let rx = session.accept_run(vec![])?;
-            rx.await.map_err(|_| Error::Unavailable { message: "session closed".into() })??;
+            rx.await.map_err(|_| Error::Unavailable {
+                message: "session closed".into(),
+            })??;
         }
         for h in r.handles {
             session.wait_ready(h).await?;
@@ -226,35 +303,62 @@ impl ArrayService for Service {
         Ok(Response::new(pb::SyncResponse {}))
     }
 
-    async fn describe(&self, req: Request<pb::DescribeRequest>) -> Result<Response<pb::DescribeResponse>, Status> {
+    async fn describe(
+        &self,
+        req: Request<pb::DescribeRequest>,
+    ) -> Result<Response<pb::DescribeResponse>, Status> {
         let r = req.into_inner();
         let session = self.coord.session(&r.session_id)?;
-        session.wait_received(r.after_seq, Duration::from_secs(60)).await?;
+        session
+            .wait_received(r.after_seq, Duration::from_secs(60))
+            .await?;
         let resp = match session.wait_ready(r.handle).await {
             Ok((w, _, meta)) => pb::DescribeResponse {
                 meta: Some(meta.to_wire()),
-                device: self.coord.devices().get(w).map(|d| d.1.name.clone()).unwrap_or_default(),
+                device: self
+                    .coord
+                    .devices()
+                    .get(w)
+                    .map(|d| d.1.name.clone())
+                    .unwrap_or_default(),
                 state: "ready".into(),
                 error: None,
             },
             Err(e @ Error::NotFound { .. }) => return Err(e.into()),
-            Err(e) => pb::DescribeResponse { meta: None, device: String::new(), state: "failed".into(), error: Some(e.to_detail()) },
+            Err(e) => pb::DescribeResponse {
+                meta: None,
+                device: String::new(),
+                state: "failed".into(),
+                error: Some(e.to_detail()),
+            },
         };
         Ok(Response::new(resp))
     }
 
-    async fn list_devices(&self, _: Request<pb::ListDevicesRequest>) -> Result<Response<pb::ListDevicesResponse>, Status> {
-        Ok(Response::new(pb::ListDevicesResponse { devices: self.device_infos() }))
+    async fn list_devices(
+        &self,
+        _: Request<pb::ListDevicesRequest>,
+    ) -> Result<Response<pb::ListDevicesResponse>, Status> {
+        Ok(Response::new(pb::ListDevicesResponse {
+            devices: self.device_infos(),
+        }))
     }
 
-    async fn get_stats(&self, req: Request<pb::GetStatsRequest>) -> Result<Response<pb::Stats>, Status> {
+    async fn get_stats(
+        &self,
+        req: Request<pb::GetStatsRequest>,
+    ) -> Result<Response<pb::Stats>, Status> {
         let r = req.into_inner();
         let mut sessions: Vec<pb::SessionStats> = self
             .coord
             .session_usage()
             .into_iter()
             .filter(|(id, ..)| r.session_id.is_empty() || *id == r.session_id)
-            .map(|(session_id, live_arrays, live_bytes)| pb::SessionStats { session_id, live_arrays, live_bytes })
+            .map(|(session_id, live_arrays, live_bytes)| pb::SessionStats {
+                session_id,
+                live_arrays,
+                live_bytes,
+            })
             .collect();
         sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         let devices = self.device_infos();
@@ -267,7 +371,10 @@ impl ArrayService for Service {
         }))
     }
 
-    async fn list_ops(&self, _: Request<pb::ListOpsRequest>) -> Result<Response<pb::ListOpsResponse>, Status> {
+    async fn list_ops(
+        &self,
+        _: Request<pb::ListOpsRequest>,
+    ) -> Result<Response<pb::ListOpsResponse>, Status> {
         let supported = crate::backend::cpu::supported_ops();
         let ops = ndserve_proto::ops::catalogue()
             .iter()

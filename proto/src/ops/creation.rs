@@ -1,11 +1,11 @@
 //! Creation ops: `zeros`, `ones`, `empty`, `full`, the `*_like` forms, `arange`,
 //! `linspace`, `eye`, `identity`, and the conversions `array`, `asarray`, `copy`, `astype`.
 
-use crate::params;
 use crate::attrs::Attrs;
 use crate::dtype::{DType, Kind, Operand, result_type};
 use crate::error::{Error, Result};
 use crate::ops::{Call, Meta, OpDef, Param, arr, attr};
+use crate::params;
 use crate::scalar::Scalar;
 use crate::shape::{Shape, broadcast_shapes, shape_from_dims};
 
@@ -14,8 +14,18 @@ const LIKE: &[Param] = &[arr("a"), attr("dtype"), attr("shape")];
 
 pub(crate) fn defs() -> Vec<OpDef> {
     vec![
-        OpDef { name: "zeros", params: SHAPE_DTYPE, summary: "A new array of zeros (np.zeros).", infer: infer_filled },
-        OpDef { name: "ones", params: SHAPE_DTYPE, summary: "A new array of ones (np.ones).", infer: infer_filled },
+        OpDef {
+            name: "zeros",
+            params: SHAPE_DTYPE,
+            summary: "A new array of zeros (np.zeros).",
+            infer: infer_filled,
+        },
+        OpDef {
+            name: "ones",
+            params: SHAPE_DTYPE,
+            summary: "A new array of ones (np.ones).",
+            infer: infer_filled,
+        },
         OpDef {
             name: "empty",
             params: SHAPE_DTYPE,
@@ -28,12 +38,34 @@ pub(crate) fn defs() -> Vec<OpDef> {
             summary: "A new array filled with fill_value, broadcast to shape (np.full).",
             infer: infer_full,
         },
-        OpDef { name: "zeros_like", params: LIKE, summary: "Zeros with the shape and dtype of a (np.zeros_like).", infer: infer_like },
-        OpDef { name: "ones_like", params: LIKE, summary: "Ones with the shape and dtype of a (np.ones_like).", infer: infer_like },
-        OpDef { name: "empty_like", params: LIKE, summary: "Zeros with the shape and dtype of a (np.empty_like).", infer: infer_like },
+        OpDef {
+            name: "zeros_like",
+            params: LIKE,
+            summary: "Zeros with the shape and dtype of a (np.zeros_like).",
+            infer: infer_like,
+        },
+        OpDef {
+            name: "ones_like",
+            params: LIKE,
+            summary: "Ones with the shape and dtype of a (np.ones_like).",
+            infer: infer_like,
+        },
+        OpDef {
+            name: "empty_like",
+            params: LIKE,
+            summary: "Zeros with the shape and dtype of a (np.empty_like).",
+            infer: infer_like,
+        },
         OpDef {
             name: "full_like",
-            params: params![arr("a"), arr("fill_value"), attr("dtype"), attr("order"), attr("subok"), attr("shape")],
+            params: params![
+                arr("a"),
+                arr("fill_value"),
+                attr("dtype"),
+                attr("order"),
+                attr("subok"),
+                attr("shape")
+            ],
             summary: "fill_value with the shape and dtype of a (np.full_like).",
             infer: infer_like,
         },
@@ -45,7 +77,15 @@ pub(crate) fn defs() -> Vec<OpDef> {
         },
         OpDef {
             name: "linspace",
-            params: params![attr("start"), attr("stop"), attr("num"), attr("endpoint"), attr("retstep"), attr("dtype"), attr("axis")],
+            params: params![
+                attr("start"),
+                attr("stop"),
+                attr("num"),
+                attr("endpoint"),
+                attr("retstep"),
+                attr("dtype"),
+                attr("axis")
+            ],
             summary: "num evenly spaced samples over [start, stop] (np.linspace).",
             infer: infer_linspace,
         },
@@ -67,11 +107,36 @@ pub(crate) fn defs() -> Vec<OpDef> {
             summary: "A copy cast to dtype, with C casting rules (ndarray.astype).",
             infer: infer_convert,
         },
-        OpDef { name: "array", params: params![arr("object"), attr("dtype"), attr("copy"), attr("ndmin")], summary: "An array from an array-like (np.array).", infer: infer_convert },
-        OpDef { name: "asarray", params: params![arr("a"), attr("dtype")], summary: "An array from an array-like (np.asarray).", infer: infer_convert },
-        OpDef { name: "asanyarray", params: params![arr("a"), attr("dtype")], summary: "An array from an array-like (np.asanyarray).", infer: infer_convert },
-        OpDef { name: "ascontiguousarray", params: params![arr("a"), attr("dtype")], summary: "A C-contiguous array of at least one dimension (np.ascontiguousarray).", infer: infer_convert },
-        OpDef { name: "copy", params: params![arr("a")], summary: "An array copy of the given object (np.copy).", infer: infer_convert },
+        OpDef {
+            name: "array",
+            params: params![arr("object"), attr("dtype"), attr("copy"), attr("ndmin")],
+            summary: "An array from an array-like (np.array).",
+            infer: infer_convert,
+        },
+        OpDef {
+            name: "asarray",
+            params: params![arr("a"), attr("dtype")],
+            summary: "An array from an array-like (np.asarray).",
+            infer: infer_convert,
+        },
+        OpDef {
+            name: "asanyarray",
+            params: params![arr("a"), attr("dtype")],
+            summary: "An array from an array-like (np.asanyarray).",
+            infer: infer_convert,
+        },
+        OpDef {
+            name: "ascontiguousarray",
+            params: params![arr("a"), attr("dtype")],
+            summary: "A C-contiguous array of at least one dimension (np.ascontiguousarray).",
+            infer: infer_convert,
+        },
+        OpDef {
+            name: "copy",
+            params: params![arr("a")],
+            summary: "An array copy of the given object (np.copy).",
+            infer: infer_convert,
+        },
     ]
 }
 
@@ -91,7 +156,10 @@ fn infer_filled(c: &Call<'_>) -> Result<Vec<Meta>> {
     c.expect_inputs(0)?;
     c.attrs.check_known(c.op, &["shape", "dtype", "order"])?;
     let shape = shape_attr(c.op, c.attrs, "shape")?;
-    Ok(vec![Meta::new(dtype_or(c.op, c.attrs, DType::Float64)?, shape)])
+    Ok(vec![Meta::new(
+        dtype_or(c.op, c.attrs, DType::Float64)?,
+        shape,
+    )])
 }
 
 fn infer_full(c: &Call<'_>) -> Result<Vec<Meta>> {
@@ -123,7 +191,8 @@ fn infer_like(c: &Call<'_>) -> Result<Vec<Meta>> {
     let a = c.array(0, "a")?;
     let n = if c.op == "full_like" { 2 } else { 1 };
     c.expect_inputs(n)?;
-    c.attrs.check_known(c.op, &["dtype", "shape", "order", "subok"])?;
+    c.attrs
+        .check_known(c.op, &["dtype", "shape", "order", "subok"])?;
     let shape = match c.attrs.get("shape") {
         Some(_) => shape_attr(c.op, c.attrs, "shape")?,
         None => a.shape.clone(),
@@ -159,7 +228,14 @@ fn infer_convert(c: &Call<'_>) -> Result<Vec<Meta>> {
         _ => 0,
     };
     if ndmin > crate::shape::MAX_NDIM as i64 {
-        return Err(Error::invalid(c.op, "ndmin", format!("ndmin bigger than allowable number of dimensions NPY_MAXDIMS ({})", crate::shape::MAX_NDIM)));
+        return Err(Error::invalid(
+            c.op,
+            "ndmin",
+            format!(
+                "ndmin bigger than allowable number of dimensions NPY_MAXDIMS ({})",
+                crate::shape::MAX_NDIM
+            ),
+        ));
     }
     while (shape.len() as i64) < ndmin {
         shape.insert(0, 1);
@@ -184,24 +260,43 @@ pub struct ArangePlan {
 pub fn arange_plan(c: &Call<'_>) -> Result<ArangePlan> {
     let op = c.op;
     c.expect_inputs(0)?;
-    c.attrs.check_known(op, &["start", "stop", "step", "dtype"])?;
+    c.attrs
+        .check_known(op, &["start", "stop", "step", "dtype"])?;
     let a = c.attrs.scalar(op, "start")?;
     let b = c.attrs.scalar(op, "stop")?;
     let (start, stop) = match (a, b) {
         (Some(a), Some(b)) => (a, b),
         (Some(a), None) => (Scalar::Int(0), a),
         (None, Some(b)) => (Scalar::Int(0), b),
-        (None, None) => return Err(Error::invalid(op, "stop", "arange() requires stop to be specified.")),
+        (None, None) => {
+            return Err(Error::invalid(
+                op,
+                "stop",
+                "arange() requires stop to be specified.",
+            ));
+        }
     };
     let step = c.attrs.scalar(op, "step")?.unwrap_or(Scalar::Int(1));
     for (s, n) in [(start, "start"), (stop, "stop"), (step, "step")] {
         if s.kind() == Kind::Complex {
-            return Err(Error::invalid(op, n, "arange does not accept complex arguments"));
+            return Err(Error::invalid(
+                op,
+                n,
+                "arange does not accept complex arguments",
+            ));
         }
     }
-    let ops = [Operand::Scalar(start.kind()), Operand::Scalar(stop.kind()), Operand::Scalar(step.kind())];
+    let ops = [
+        Operand::Scalar(start.kind()),
+        Operand::Scalar(stop.kind()),
+        Operand::Scalar(step.kind()),
+    ];
     let natural = result_type(&ops).expect("three operands");
-    let natural = if natural == DType::Bool { DType::Int64 } else { natural };
+    let natural = if natural == DType::Bool {
+        DType::Int64
+    } else {
+        natural
+    };
     let dtype = c.attrs.dtype(op, "dtype")?.unwrap_or(natural);
     let len = match (start.as_int(), stop.as_int(), step.as_int()) {
         (Some(a), Some(b), Some(s)) => {
@@ -224,9 +319,17 @@ pub fn arange_plan(c: &Call<'_>) -> Result<ArangePlan> {
         }
     };
     if len > crate::shape::MAX_ELEMENTS {
-        return Err(Error::exhausted(op, format!("arange of {len} elements is too large")));
+        return Err(Error::exhausted(
+            op,
+            format!("arange of {len} elements is too large"),
+        ));
     }
-    Ok(ArangePlan { start, step, len: len as usize, out: Meta::new(dtype, vec![len as usize]) })
+    Ok(ArangePlan {
+        start,
+        step,
+        len: len as usize,
+        out: Meta::new(dtype, vec![len as usize]),
+    })
 }
 
 fn infer_linspace(c: &Call<'_>) -> Result<Vec<Meta>> {
@@ -261,16 +364,35 @@ pub struct LinspacePlan {
 pub fn linspace_plan(c: &Call<'_>) -> Result<LinspacePlan> {
     let op = c.op;
     c.expect_inputs(0)?;
-    c.attrs.check_known(op, &["start", "stop", "num", "endpoint", "retstep", "dtype", "axis"])?;
-    let start = c.attrs.scalar(op, "start")?.ok_or_else(|| Error::invalid(op, "start", "missing required argument 'start'"))?;
-    let stop = c.attrs.scalar(op, "stop")?.ok_or_else(|| Error::invalid(op, "stop", "missing required argument 'stop'"))?;
+    c.attrs.check_known(
+        op,
+        &[
+            "start", "stop", "num", "endpoint", "retstep", "dtype", "axis",
+        ],
+    )?;
+    let start = c
+        .attrs
+        .scalar(op, "start")?
+        .ok_or_else(|| Error::invalid(op, "start", "missing required argument 'start'"))?;
+    let stop = c
+        .attrs
+        .scalar(op, "stop")?
+        .ok_or_else(|| Error::invalid(op, "stop", "missing required argument 'stop'"))?;
     let num = c.attrs.int_or(op, "num", 50)?;
     if num < 0 {
-        return Err(Error::invalid(op, "num", format!("Number of samples, {num}, must be non-negative.")));
+        return Err(Error::invalid(
+            op,
+            "num",
+            format!("Number of samples, {num}, must be non-negative."),
+        ));
     }
     let axis = c.attrs.int_or(op, "axis", 0)?;
     if axis != 0 && axis != -1 {
-        return Err(Error::AxisOutOfRange { op: op.into(), axis, ndim: 1 });
+        return Err(Error::AxisOutOfRange {
+            op: op.into(),
+            axis,
+            ndim: 1,
+        });
     }
     let compute = result_type(&[
         Operand::Scalar(start.kind()),
@@ -295,14 +417,35 @@ pub fn eye_params(c: &Call<'_>) -> Result<(usize, usize, i64, DType)> {
     let op = c.op;
     c.expect_inputs(0)?;
     let first = if op == "identity" { "n" } else { "N" };
-    c.attrs.check_known(op, &[first, "M", "k", "dtype", "order"])?;
-    let n = c.attrs.int(op, first)?.ok_or_else(|| Error::invalid(op, first, format!("missing required argument '{first}'")))?;
-    let m = if op == "identity" { n } else { c.attrs.int(op, "M")?.unwrap_or(n) };
-    let k = if op == "identity" { 0 } else { c.attrs.int_or(op, "k", 0)? };
+    c.attrs
+        .check_known(op, &[first, "M", "k", "dtype", "order"])?;
+    let n = c
+        .attrs
+        .int(op, first)?
+        .ok_or_else(|| Error::invalid(op, first, format!("missing required argument '{first}'")))?;
+    let m = if op == "identity" {
+        n
+    } else {
+        c.attrs.int(op, "M")?.unwrap_or(n)
+    };
+    let k = if op == "identity" {
+        0
+    } else {
+        c.attrs.int_or(op, "k", 0)?
+    };
     if n < 0 || m < 0 {
-        return Err(Error::invalid(op, first, "negative dimensions are not allowed"));
+        return Err(Error::invalid(
+            op,
+            first,
+            "negative dimensions are not allowed",
+        ));
     }
-    Ok((n as usize, m as usize, k, dtype_or(op, c.attrs, DType::Float64)?))
+    Ok((
+        n as usize,
+        m as usize,
+        k,
+        dtype_or(op, c.attrs, DType::Float64)?,
+    ))
 }
 
 fn infer_eye(c: &Call<'_>) -> Result<Vec<Meta>> {

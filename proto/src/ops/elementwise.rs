@@ -60,13 +60,13 @@ macro_rules! for_each_unary_op {
             (exp2, Float, "2**x, element-wise (np.exp2).",
                 bool: none, int: none, float: {|x| x.exp2()}, complex: {|x| x.exp2()}),
             (expm1, Float, "exp(x) - 1, element-wise (np.expm1).",
-                bool: none, int: none, float: {|x| x.exp_m1()}, complex: {|x| x.exp() - C::one()}),
+                bool: none, int: none, float: {|x| x.exp_m1()}, complex: {|x| x.exp_m1()}),
             (log2, Float, "Base-2 logarithm, element-wise (np.log2).",
                 bool: none, int: none, float: {|x| x.log2()}, complex: {|x| x.log2()}),
             (log10, Float, "Base-10 logarithm, element-wise (np.log10).",
                 bool: none, int: none, float: {|x| x.log10()}, complex: {|x| x.log10()}),
             (log1p, Float, "log(1 + x), element-wise (np.log1p).",
-                bool: none, int: none, float: {|x| x.ln_1p()}, complex: {|x| (x + C::one()).ln()}),
+                bool: none, int: none, float: {|x| x.ln_1p()}, complex: {|x| x.ln_1p()}),
             (cbrt, Float, "Cube root, element-wise (np.cbrt).",
                 bool: none, int: none, float: {|x| x.cbrt()}, complex: none),
         }
@@ -92,11 +92,11 @@ macro_rules! for_each_unary_pred_op {
     ($m:ident) => {
         $m! {
             (isnan, Same, "Test for NaN, element-wise (np.isnan).",
-                bool: {|_x| false}, int: {|_x| false}, float: {|x| x.is_nan()}, complex: {|x| x.re.is_nan() || x.im.is_nan()}),
+                bool: {|_x| false}, int: {|_x| false}, float: {|x| x.is_nan()}, complex: {|x| x.re().is_nan() || x.im().is_nan()}),
             (isinf, Same, "Test for +/- infinity, element-wise (np.isinf).",
-                bool: {|_x| false}, int: {|_x| false}, float: {|x| x.is_infinite()}, complex: {|x| x.re.is_infinite() || x.im.is_infinite()}),
+                bool: {|_x| false}, int: {|_x| false}, float: {|x| x.is_infinite()}, complex: {|x| x.re().is_infinite() || x.im().is_infinite()}),
             (isfinite, Same, "Test for finiteness, element-wise (np.isfinite).",
-                bool: {|_x| true}, int: {|_x| true}, float: {|x| x.is_finite()}, complex: {|x| x.re.is_finite() && x.im.is_finite()}),
+                bool: {|_x| true}, int: {|_x| true}, float: {|x| x.is_finite()}, complex: {|x| x.re().is_finite() && x.im().is_finite()}),
             (logical_not, Same, "Logical NOT, element-wise (np.logical_not).",
                 bool: {|x| !x}, int: {|x| x.is_zero()}, float: {|x| x.is_zero()}, complex: {|x| x.is_zero()}),
         }

@@ -1,10 +1,10 @@
 //! Indexing: `getitem` (NumPy's `a[key]`) with ints, slices (negative steps too), newaxis
 //! and ellipsis.
 
-use crate::params;
 use crate::attrs::IndexItem;
 use crate::error::{Error, Result};
 use crate::ops::{Call, Meta, OpDef, arr, attr};
+use crate::params;
 use crate::shape::Shape;
 
 pub(crate) fn defs() -> Vec<OpDef> {
@@ -68,9 +68,19 @@ pub fn slice_indices(
             None => default,
             Some(v) if v < 0 => {
                 let v = v + n;
-                if v < 0 { if step < 0 { -1 } else { 0 } } else { v }
+                if v < 0 {
+                    if step < 0 { -1 } else { 0 }
+                } else {
+                    v
+                }
             }
-            Some(v) if v >= n => if step < 0 { n - 1 } else { n },
+            Some(v) if v >= n => {
+                if step < 0 {
+                    n - 1
+                } else {
+                    n
+                }
+            }
             Some(v) => v,
         }
     };
@@ -80,7 +90,11 @@ pub fn slice_indices(
         (clamp(start, n - 1), clamp(stop, -1))
     };
     let count = if step > 0 {
-        if stop > start { (stop - start + step - 1) / step } else { 0 }
+        if stop > start {
+            (stop - start + step - 1) / step
+        } else {
+            0
+        }
     } else if start > stop {
         (start - stop + (-step) - 1) / (-step)
     } else {
@@ -102,11 +116,21 @@ pub fn plan(c: &Call<'_>) -> Result<IndexPlan> {
             "integer-array and boolean-mask indexing are not supported yet; use ints, slices, newaxis and ellipsis",
         ));
     }
-    let ellipses = key.iter().filter(|k| matches!(k, IndexItem::Ellipsis)).count();
+    let ellipses = key
+        .iter()
+        .filter(|k| matches!(k, IndexItem::Ellipsis))
+        .count();
     if ellipses > 1 {
-        return Err(Error::invalid(op, "key", "an index can only have a single ellipsis ('...')"));
+        return Err(Error::invalid(
+            op,
+            "key",
+            "an index can only have a single ellipsis ('...')",
+        ));
     }
-    let consuming = key.iter().filter(|k| matches!(k, IndexItem::Int(_) | IndexItem::Slice(..))).count();
+    let consuming = key
+        .iter()
+        .filter(|k| matches!(k, IndexItem::Int(_) | IndexItem::Slice(..)))
+        .count();
     if consuming > a.ndim() {
         return Err(Error::invalid(
             op,
@@ -121,7 +145,12 @@ pub fn plan(c: &Call<'_>) -> Result<IndexPlan> {
     let mut shape: Shape = Vec::new();
     let mut axis = 0usize;
     let full = |axis: usize, shape: &mut Shape, sels: &mut Vec<AxisSel>| {
-        sels.push(AxisSel::Range { axis, start: 0, step: 1, len: a.shape[axis] });
+        sels.push(AxisSel::Range {
+            axis,
+            start: 0,
+            step: 1,
+            len: a.shape[axis],
+        });
         shape.push(a.shape[axis]);
     };
     for k in &key {
@@ -136,13 +165,21 @@ pub fn plan(c: &Call<'_>) -> Result<IndexPlan> {
                         format!("index {i} is out of bounds for axis {axis} with size {n}"),
                     ));
                 }
-                sels.push(AxisSel::Index { axis, pos: p as usize });
+                sels.push(AxisSel::Index {
+                    axis,
+                    pos: p as usize,
+                });
                 axis += 1;
             }
             IndexItem::Slice(s, e, st) => {
                 let (start, step, len) = slice_indices(op, a.shape[axis], s, e, st)?;
                 let start = if len == 0 { 0 } else { start as usize };
-                sels.push(AxisSel::Range { axis, start, step: step as isize, len });
+                sels.push(AxisSel::Range {
+                    axis,
+                    start,
+                    step: step as isize,
+                    len,
+                });
                 shape.push(len);
                 axis += 1;
             }
@@ -164,5 +201,8 @@ pub fn plan(c: &Call<'_>) -> Result<IndexPlan> {
         full(axis, &mut shape, &mut sels);
         axis += 1;
     }
-    Ok(IndexPlan { sels, out: Meta::new(a.dtype, shape) })
+    Ok(IndexPlan {
+        sels,
+        out: Meta::new(a.dtype, shape),
+    })
 }

@@ -1,9 +1,9 @@
 //! Products: `matmul` and `dot`.
 
-use crate::params;
 use crate::dtype::result_type;
 use crate::error::{Error, Result};
 use crate::ops::{Call, Input, Meta, OpDef, arr};
+use crate::params;
 use crate::shape::{broadcast_shapes, fmt_shape};
 
 pub(crate) fn defs() -> Vec<OpDef> {

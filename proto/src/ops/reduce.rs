@@ -23,20 +23,81 @@ pub enum ReduceKind {
 
 /// The reduction ops: (name, kind, NumPy name of the ufunc for messages, summary).
 pub const REDUCTIONS: &[(&str, ReduceKind, &str, &str)] = &[
-    ("sum", ReduceKind::Accumulate, "add", "Sum of array elements over the given axes (np.sum)."),
-    ("prod", ReduceKind::Accumulate, "multiply", "Product of array elements over the given axes (np.prod)."),
-    ("mean", ReduceKind::Mean, "add", "Arithmetic mean over the given axes (np.mean)."),
-    ("max", ReduceKind::Extreme, "maximum", "Maximum over the given axes, propagating NaNs (np.max)."),
-    ("amax", ReduceKind::Extreme, "maximum", "Maximum over the given axes, propagating NaNs (np.amax)."),
-    ("min", ReduceKind::Extreme, "minimum", "Minimum over the given axes, propagating NaNs (np.min)."),
-    ("amin", ReduceKind::Extreme, "minimum", "Minimum over the given axes, propagating NaNs (np.amin)."),
-    ("all", ReduceKind::Truth, "logical_and", "Whether all elements over the given axes are true (np.all)."),
-    ("any", ReduceKind::Truth, "logical_or", "Whether any element over the given axes is true (np.any)."),
-    ("argmax", ReduceKind::Arg, "argmax", "Indices of the first maximum along an axis (np.argmax)."),
-    ("argmin", ReduceKind::Arg, "argmin", "Indices of the first minimum along an axis (np.argmin)."),
+    (
+        "sum",
+        ReduceKind::Accumulate,
+        "add",
+        "Sum of array elements over the given axes (np.sum).",
+    ),
+    (
+        "prod",
+        ReduceKind::Accumulate,
+        "multiply",
+        "Product of array elements over the given axes (np.prod).",
+    ),
+    (
+        "mean",
+        ReduceKind::Mean,
+        "add",
+        "Arithmetic mean over the given axes (np.mean).",
+    ),
+    (
+        "max",
+        ReduceKind::Extreme,
+        "maximum",
+        "Maximum over the given axes, propagating NaNs (np.max).",
+    ),
+    (
+        "amax",
+        ReduceKind::Extreme,
+        "maximum",
+        "Maximum over the given axes, propagating NaNs (np.amax).",
+    ),
+    (
+        "min",
+        ReduceKind::Extreme,
+        "minimum",
+        "Minimum over the given axes, propagating NaNs (np.min).",
+    ),
+    (
+        "amin",
+        ReduceKind::Extreme,
+        "minimum",
+        "Minimum over the given axes, propagating NaNs (np.amin).",
+    ),
+    (
+        "all",
+        ReduceKind::Truth,
+        "logical_and",
+        "Whether all elements over the given axes are true (np.all).",
+    ),
+    (
+        "any",
+        ReduceKind::Truth,
+        "logical_or",
+        "Whether any element over the given axes is true (np.any).",
+    ),
+    (
+        "argmax",
+        ReduceKind::Arg,
+        "argmax",
+        "Indices of the first maximum along an axis (np.argmax).",
+    ),
+    (
+        "argmin",
+        ReduceKind::Arg,
+        "argmin",
+        "Indices of the first minimum along an axis (np.argmin).",
+    ),
 ];
 
-const ACC_PARAMS: &[Param] = &[arr("a"), attr("axis"), attr("dtype"), attr("out"), attr("keepdims")];
+const ACC_PARAMS: &[Param] = &[
+    arr("a"),
+    attr("axis"),
+    attr("dtype"),
+    attr("out"),
+    attr("keepdims"),
+];
 const EXT_PARAMS: &[Param] = &[arr("a"), attr("axis"), attr("out"), attr("keepdims")];
 
 pub(crate) fn defs() -> Vec<OpDef> {
@@ -83,7 +144,11 @@ pub fn plan(call: &Call<'_>) -> Result<ReducePlan> {
     };
     call.attrs.check_known(op, known)?;
     if call.attrs.get("out").is_some() {
-        return Err(Error::invalid(op, "out", "out= is not supported: arrays are immutable"));
+        return Err(Error::invalid(
+            op,
+            "out",
+            "out= is not supported: arrays are immutable",
+        ));
     }
     let a = call.array(0, "a")?;
     let keepdims = call.attrs.bool_or(op, "keepdims", false)?;
@@ -92,7 +157,11 @@ pub fn plan(call: &Call<'_>) -> Result<ReducePlan> {
             None => (0..a.ndim()).collect(),
             Some(v) if v.len() == 1 => vec![normalize_axis(op, v[0], a.ndim())?],
             Some(_) => {
-                return Err(Error::invalid(op, "axis", "axis must be an integer or None"));
+                return Err(Error::invalid(
+                    op,
+                    "axis",
+                    "axis must be an integer or None",
+                ));
             }
         },
         _ => normalize_axes(op, call.attrs.ints(op, "axis")?.as_deref(), a.ndim())?,

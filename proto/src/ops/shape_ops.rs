@@ -1,10 +1,10 @@
 //! Shape ops: `reshape`, `ravel`, `transpose`, `expand_dims`, `squeeze`, `broadcast_to`,
 //! `concatenate`, `stack`.
 
-use crate::params;
 use crate::dtype::result_type;
 use crate::error::{Error, Result};
 use crate::ops::{Call, Input, Meta, OpDef, arr, arrs, attr};
+use crate::params;
 use crate::shape::{Shape, broadcast_shapes, fmt_shape, normalize_axes, normalize_axis};
 
 pub(crate) fn defs() -> Vec<OpDef> {
@@ -32,7 +32,10 @@ pub(crate) fn defs() -> Vec<OpDef> {
             infer: |c| {
                 let a = c.array(0, "a")?;
                 let p = transpose_perm(c)?;
-                Ok(vec![Meta::new(a.dtype, p.iter().map(|&i| a.shape[i]).collect::<Shape>())])
+                Ok(vec![Meta::new(
+                    a.dtype,
+                    p.iter().map(|&i| a.shape[i]).collect::<Shape>(),
+                )])
             },
         },
         OpDef {
@@ -81,10 +84,15 @@ pub(crate) fn defs() -> Vec<OpDef> {
 pub fn reshape_target(c: &Call<'_>) -> Result<Shape> {
     let op = c.op;
     c.expect_inputs(1)?;
-    c.attrs.check_known(op, &["shape", "newshape", "order", "copy"])?;
+    c.attrs
+        .check_known(op, &["shape", "newshape", "order", "copy"])?;
     let a = c.array(0, "a")?;
     reshape_order(c)?;
-    let name = if c.attrs.get("newshape").is_some() { "newshape" } else { "shape" };
+    let name = if c.attrs.get("newshape").is_some() {
+        "newshape"
+    } else {
+        "shape"
+    };
     let dims = c
         .attrs
         .ints(op, name)?
@@ -95,11 +103,19 @@ pub fn reshape_target(c: &Call<'_>) -> Result<Shape> {
     for (i, &d) in dims.iter().enumerate() {
         if d == -1 {
             if unknown.is_some() {
-                return Err(Error::invalid(op, "shape", "can only specify one unknown dimension"));
+                return Err(Error::invalid(
+                    op,
+                    "shape",
+                    "can only specify one unknown dimension",
+                ));
             }
             unknown = Some(i);
         } else if d < 0 {
-            return Err(Error::invalid(op, "shape", "negative dimensions not allowed"));
+            return Err(Error::invalid(
+                op,
+                "shape",
+                "negative dimensions not allowed",
+            ));
         } else {
             known = known.saturating_mul(d as usize);
         }
@@ -131,7 +147,13 @@ pub fn reshape_target(c: &Call<'_>) -> Result<Shape> {
 fn fmt_dims(d: &[i64]) -> String {
     match d.len() {
         1 => format!("({},)", d[0]),
-        _ => format!("({})", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            d.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -140,7 +162,11 @@ pub fn reshape_order(c: &Call<'_>) -> Result<bool> {
     match c.attrs.str(c.op, "order")? {
         None | Some("C") => Ok(false),
         Some("F") => Ok(true),
-        Some(o) => Err(Error::invalid(c.op, "order", format!("order must be 'C' or 'F', got '{o}'"))),
+        Some(o) => Err(Error::invalid(
+            c.op,
+            "order",
+            format!("order must be 'C' or 'F', got '{o}'"),
+        )),
     }
 }
 
@@ -185,7 +211,13 @@ fn expand_dims_shape(c: &Call<'_>) -> Result<Shape> {
     let axes = normalize_axes(op, Some(&axes), n)?;
     let mut src = a.shape.iter();
     Ok((0..n)
-        .map(|i| if axes.contains(&i) { 1 } else { *src.next().expect("counted") })
+        .map(|i| {
+            if axes.contains(&i) {
+                1
+            } else {
+                *src.next().expect("counted")
+            }
+        })
         .collect())
 }
 
@@ -216,7 +248,12 @@ pub fn squeeze_axes(c: &Call<'_>) -> Result<Vec<usize>> {
 fn squeeze_shape(c: &Call<'_>) -> Result<Shape> {
     let a = c.array(0, "a")?;
     let axes = squeeze_axes(c)?;
-    Ok(a.shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect())
+    Ok(a.shape
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !axes.contains(i))
+        .map(|(_, &d)| d)
+        .collect())
 }
 
 fn broadcast_to_shape(c: &Call<'_>) -> Result<Shape> {
@@ -257,16 +294,24 @@ pub struct ConcatPlan {
 pub fn concat_plan(c: &Call<'_>) -> Result<ConcatPlan> {
     let op = c.op;
     let stack = op == "stack";
-    c.attrs.check_known(op, &["axis", "dtype", "casting", "out"])?;
+    c.attrs
+        .check_known(op, &["axis", "dtype", "casting", "out"])?;
     if c.inputs.is_empty() {
         return Err(Error::invalid(
             op,
             "arrays",
-            if stack { "need at least one array to stack" } else { "need at least one array to concatenate" },
+            if stack {
+                "need at least one array to stack"
+            } else {
+                "need at least one array to concatenate"
+            },
         ));
     }
     let metas: Vec<Meta> = c.inputs.iter().map(Input::as_array).collect();
-    let ops: Vec<_> = metas.iter().map(|m| crate::dtype::Operand::Array(m.dtype)).collect();
+    let ops: Vec<_> = metas
+        .iter()
+        .map(|m| crate::dtype::Operand::Array(m.dtype))
+        .collect();
     let dtype = match c.attrs.dtype(op, "dtype")? {
         Some(d) => d,
         None => result_type(&ops).expect("inputs"),
@@ -279,20 +324,38 @@ pub fn concat_plan(c: &Call<'_>) -> Result<ConcatPlan> {
     if stack {
         let first = &metas[0].shape;
         if metas.iter().any(|m| &m.shape != first) {
-            return Err(Error::invalid(op, "arrays", "all input arrays must have the same shape"));
+            return Err(Error::invalid(
+                op,
+                "arrays",
+                "all input arrays must have the same shape",
+            ));
         }
         let axis = normalize_axis(op, axis_attr.unwrap_or(0), first.len() + 1)?;
         let mut shape = first.clone();
         shape.insert(axis, metas.len());
-        return Ok(ConcatPlan { flatten: false, axis, new_axis: true, out: Meta::new(dtype, shape) });
+        return Ok(ConcatPlan {
+            flatten: false,
+            axis,
+            new_axis: true,
+            out: Meta::new(dtype, shape),
+        });
     }
     let Some(axis) = axis_attr else {
         let n: usize = metas.iter().map(Meta::numel).sum();
-        return Ok(ConcatPlan { flatten: true, axis: 0, new_axis: false, out: Meta::new(dtype, vec![n]) });
+        return Ok(ConcatPlan {
+            flatten: true,
+            axis: 0,
+            new_axis: false,
+            out: Meta::new(dtype, vec![n]),
+        });
     };
     let nd = metas[0].ndim();
     if nd == 0 {
-        return Err(Error::invalid(op, "arrays", "zero-dimensional arrays cannot be concatenated"));
+        return Err(Error::invalid(
+            op,
+            "arrays",
+            "zero-dimensional arrays cannot be concatenated",
+        ));
     }
     let axis = normalize_axis(op, axis, nd)?;
     let mut shape = metas[0].shape.clone();
@@ -307,19 +370,24 @@ pub fn concat_plan(c: &Call<'_>) -> Result<ConcatPlan> {
                 ),
             ));
         }
-        for d in 0..nd {
-            if d != axis && m.shape[d] != shape[d] {
+        for (d, (&have, &want)) in m.shape.iter().zip(&shape).enumerate() {
+            if d != axis && have != want {
                 return Err(Error::invalid(
                     op,
                     "arrays",
                     format!(
                         "all the input array dimensions except for the concatenation axis must match exactly, but along dimension {d}, the array at index 0 has size {} and the array at index {i} has size {}",
-                        shape[d], m.shape[d]
+                        want, have
                     ),
                 ));
             }
         }
         shape[axis] += m.shape[axis];
     }
-    Ok(ConcatPlan { flatten: false, axis, new_axis: false, out: Meta::new(dtype, shape) })
+    Ok(ConcatPlan {
+        flatten: false,
+        axis,
+        new_axis: false,
+        out: Meta::new(dtype, shape),
+    })
 }

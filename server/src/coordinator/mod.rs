@@ -79,20 +79,29 @@ impl Coordinator {
 
     /// The session `id`, with its lease renewed.
     pub fn session(&self, id: &str) -> Result<Arc<Session>> {
-        let s = self.sessions.lock().get(id).cloned().ok_or_else(|| Error::NotFound {
-            what: format!("session '{id}'"),
-            message: "it was never opened, was closed, or its lease lapsed".into(),
-        })?;
+        let s = self
+            .sessions
+            .lock()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                what: format!("session '{id}'"),
+                message: "it was never opened, was closed, or its lease lapsed".into(),
+            })?;
         s.touch();
         Ok(s)
     }
 
     /// Closes a session and frees its arrays; returns (arrays, bytes) freed.
     pub async fn close_session(&self, id: &str) -> Result<(u64, u64)> {
-        let s = self.sessions.lock().remove(id).ok_or_else(|| Error::NotFound {
-            what: format!("session '{id}'"),
-            message: "it was never opened, was closed, or its lease lapsed".into(),
-        })?;
+        let s = self
+            .sessions
+            .lock()
+            .remove(id)
+            .ok_or_else(|| Error::NotFound {
+                what: format!("session '{id}'"),
+                message: "it was never opened, was closed, or its lease lapsed".into(),
+            })?;
         let handles: Vec<SlotState> = {
             let mut st = s.state.lock();
             st.closed = true;
@@ -150,15 +159,29 @@ impl Coordinator {
 
     fn pick_worker(&self) -> Result<usize> {
         if self.workers.is_empty() {
-            return Err(Error::Unavailable { message: "no worker has joined this server".into() });
+            return Err(Error::Unavailable {
+                message: "no worker has joined this server".into(),
+            });
         }
         Ok((0..self.workers.len())
-            .min_by_key(|&i| self.workers[i].devices().iter().map(|d| d.live_bytes).sum::<u64>())
+            .min_by_key(|&i| {
+                self.workers[i]
+                    .devices()
+                    .iter()
+                    .map(|d| d.live_bytes)
+                    .sum::<u64>()
+            })
             .unwrap_or(0))
     }
 
     /// Stores an uploaded array under `handle`.
-    pub async fn upload(&self, session: &Session, handle: u64, meta: Meta, data: Bytes) -> Result<()> {
+    pub async fn upload(
+        &self,
+        session: &Session,
+        handle: u64,
+        meta: Meta,
+        data: Bytes,
+    ) -> Result<()> {
         let w = self.pick_worker()?;
         let array = self.next_array.fetch_add(1, Ordering::Relaxed);
         self.workers[w].put(array, meta.clone(), data).await?;
@@ -167,7 +190,14 @@ impl Coordinator {
             if st.closed {
                 None
             } else {
-                st.handles.insert(handle, SlotState::Ready { worker: w, array, meta })
+                st.handles.insert(
+                    handle,
+                    SlotState::Ready {
+                        worker: w,
+                        array,
+                        meta,
+                    },
+                )
             }
         };
         if let Some(SlotState::Ready { worker, array, .. }) = old {
@@ -194,7 +224,11 @@ impl Coordinator {
         if meta.nbytes() > self.config.memory_limit {
             return Err(Error::exhausted(
                 "upload",
-                format!("{} bytes exceed the server's memory limit of {} bytes", meta.nbytes(), self.config.memory_limit),
+                format!(
+                    "{} bytes exceed the server's memory limit of {} bytes",
+                    meta.nbytes(),
+                    self.config.memory_limit
+                ),
             ));
         }
         Ok(())
@@ -235,11 +269,21 @@ impl Coordinator {
                         None => return Err(Error::handle_not_found(*h)),
                         Some(SlotState::Failed(e)) => return Err((**e).clone()),
                         Some(SlotState::Pending) => {
-                            return Err(Error::invalid(op, "inputs", format!("handle {h} is used before the op that computes it")));
+                            return Err(Error::invalid(
+                                op,
+                                "inputs",
+                                format!("handle {h} is used before the op that computes it"),
+                            ));
                         }
-                        Some(SlotState::Ready { worker: w, array, meta }) => {
+                        Some(SlotState::Ready {
+                            worker: w,
+                            array,
+                            meta,
+                        }) => {
                             if worker.is_some_and(|x| x != *w) {
-                                return Err(Error::Unavailable { message: format!("{op}: inputs live on different workers") });
+                                return Err(Error::Unavailable {
+                                    message: format!("{op}: inputs live on different workers"),
+                                });
                             }
                             worker = Some(*w);
                             inputs.push(Input::Array(meta.clone()));
@@ -256,19 +300,28 @@ impl Coordinator {
             }
         }
         // The server never trusts the client's inference: it infers again.
-        let metas = ndserve_proto::ops::infer(op, &inputs, &attrs)?;
+        // A bug in a rule must not take the session's pipeline down: a panic is INTERNAL.
+        let metas = std::panic::catch_unwind(|| ndserve_proto::ops::infer(op, &inputs, &attrs))
+            .unwrap_or_else(|_| Err(Error::internal(op, "type/shape inference panicked")))?;
         if metas.len() != call.outputs.len() {
             return Err(Error::invalid(
                 op,
                 "outputs",
-                format!("{op} has {} outputs but the call names {} handles", metas.len(), call.outputs.len()),
+                format!(
+                    "{op} has {} outputs but the call names {} handles",
+                    metas.len(),
+                    call.outputs.len()
+                ),
             ));
         }
         let w = match worker {
             Some(w) => w,
             None => self.pick_worker()?,
         };
-        let ids: Vec<u64> = metas.iter().map(|_| self.next_array.fetch_add(1, Ordering::Relaxed)).collect();
+        let ids: Vec<u64> = metas
+            .iter()
+            .map(|_| self.next_array.fetch_add(1, Ordering::Relaxed))
+            .collect();
         let span = tracing::debug_span!(
             "op",
             op,
@@ -278,7 +331,13 @@ impl Coordinator {
         );
         let started = Instant::now();
         let got = self.workers[w]
-            .run_op(WorkerCall { op: op.to_string(), inputs: winputs, outputs: ids.clone(), output_metas: metas, attrs })
+            .run_op(WorkerCall {
+                op: op.to_string(),
+                inputs: winputs,
+                outputs: ids.clone(),
+                output_metas: metas,
+                attrs,
+            })
             .instrument(span)
             .await?;
         tracing::trace!(op, micros = started.elapsed().as_micros() as u64, "op done");
@@ -291,7 +350,11 @@ impl Coordinator {
                 // A handle released or a session closed meanwhile: free the array.
                 match st.handles.get_mut(h) {
                     Some(slot) if !closed => {
-                        *slot = SlotState::Ready { worker: w, array: *id, meta: meta.clone() };
+                        *slot = SlotState::Ready {
+                            worker: w,
+                            array: *id,
+                            meta: meta.clone(),
+                        };
                     }
                     _ => orphans.push(*id),
                 }
@@ -320,7 +383,11 @@ impl Coordinator {
 }
 
 /// Runs a session's jobs in order until the session is gone.
-async fn executor(coord: Weak<Coordinator>, session: Weak<Session>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+async fn executor(
+    coord: Weak<Coordinator>,
+    session: Weak<Session>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>,
+) {
     while let Some(job) = rx.recv().await {
         let (Some(coord), Some(session)) = (coord.upgrade(), session.upgrade()) else {
             break;
@@ -345,7 +412,8 @@ async fn executor(coord: Weak<Coordinator>, session: Weak<Session>, mut rx: toki
                         let e: &Error = e;
                         let mut st = session.state.lock();
                         for h in &call.outputs {
-                            st.handles.insert(*h, SlotState::Failed(Arc::new(e.clone())));
+                            st.handles
+                                .insert(*h, SlotState::Failed(Arc::new(e.clone())));
                         }
                         continue;
                     }

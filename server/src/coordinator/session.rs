@@ -93,7 +93,10 @@ impl Session {
         {
             let mut st = self.state.lock();
             if st.closed {
-                return Err(Error::NotFound { what: format!("session {}", self.id), message: "closed".into() });
+                return Err(Error::NotFound {
+                    what: format!("session {}", self.id),
+                    message: "closed".into(),
+                });
             }
             for c in commands {
                 match c.command {
@@ -115,11 +118,17 @@ impl Session {
     }
 
     /// Queues ops from a Run call.
-    pub fn accept_run(&self, calls: Vec<pb::OpCall>) -> Result<oneshot::Receiver<Result<Vec<Meta>>>> {
+    pub fn accept_run(
+        &self,
+        calls: Vec<pb::OpCall>,
+    ) -> Result<oneshot::Receiver<Result<Vec<Meta>>>> {
         let (tx, rx) = oneshot::channel();
         let mut st = self.state.lock();
         if st.closed {
-            return Err(Error::NotFound { what: format!("session {}", self.id), message: "closed".into() });
+            return Err(Error::NotFound {
+                what: format!("session {}", self.id),
+                message: "closed".into(),
+            });
         }
         for call in &calls {
             for &h in &call.outputs {
@@ -139,7 +148,9 @@ impl Session {
             .map(|r| r.map(|_| ()));
         match waited {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Error::Unavailable { message: format!("session {} closed", self.id) }),
+            Ok(Err(_)) => Err(Error::Unavailable {
+                message: format!("session {} closed", self.id),
+            }),
             Err(_) => Err(Error::FailedPrecondition {
                 message: format!(
                     "after_seq {seq} is ahead of the {} commands received on session {}'s Execute stream",
@@ -159,11 +170,18 @@ impl Session {
             {
                 let st = self.state.lock();
                 if st.closed {
-                    return Err(Error::NotFound { what: format!("session {}", self.id), message: "closed".into() });
+                    return Err(Error::NotFound {
+                        what: format!("session {}", self.id),
+                        message: "closed".into(),
+                    });
                 }
                 match st.handles.get(&handle) {
                     None => return Err(Error::handle_not_found(handle)),
-                    Some(SlotState::Ready { worker, array, meta }) => return Ok((*worker, *array, meta.clone())),
+                    Some(SlotState::Ready {
+                        worker,
+                        array,
+                        meta,
+                    }) => return Ok((*worker, *array, meta.clone())),
                     Some(SlotState::Failed(e)) => return Err((**e).clone()),
                     Some(SlotState::Pending) => {}
                 }

@@ -61,7 +61,12 @@ impl LocalWorker {
                     ),
                 ));
             }
-            match self.live_bytes.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed) {
+            match self.live_bytes.compare_exchange_weak(
+                cur,
+                next,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return Ok(()),
                 Err(c) => cur = c,
             }
@@ -73,11 +78,12 @@ impl LocalWorker {
     }
 
     fn lookup(&self, id: u64) -> Result<HostArray> {
-        self.arrays
-            .lock()
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| Error::internal("worker", format!("array {id} is not on worker {}", self.name)))
+        self.arrays.lock().get(&id).cloned().ok_or_else(|| {
+            Error::internal(
+                "worker",
+                format!("array {id} is not on worker {}", self.name),
+            )
+        })
     }
 
     /// Number of arrays held.
@@ -145,7 +151,8 @@ impl Worker for LocalWorker {
             self.pool.spawn(move || {
                 let _ = tx.send(run_kernel(&call2, &inputs));
             });
-            rx.await.unwrap_or_else(|_| Err(Error::internal(&call.op, "compute task lost")))
+            rx.await
+                .unwrap_or_else(|_| Err(Error::internal(&call.op, "compute task lost")))
         };
         let arrays = match result {
             Ok(a) => a,
@@ -179,7 +186,11 @@ impl Worker for LocalWorker {
         Ok(())
     }
 
-    async fn get(&self, id: u64, chunk_bytes: usize) -> Result<(Meta, BoxStream<'static, Result<Bytes>>)> {
+    async fn get(
+        &self,
+        id: u64,
+        chunk_bytes: usize,
+    ) -> Result<(Meta, BoxStream<'static, Result<Bytes>>)> {
         let a = self.lookup(id)?;
         let meta = a.meta();
         let bytes = if a.len() < INLINE_ELEMENTS {
@@ -189,11 +200,13 @@ impl Worker for LocalWorker {
             self.pool.spawn(move || {
                 let _ = tx.send(a.to_le_bytes());
             });
-            rx.await.map_err(|_| Error::internal("fetch", "compute task lost"))?
+            rx.await
+                .map_err(|_| Error::internal("fetch", "compute task lost"))?
         };
         let chunk = chunk_bytes.max(1);
         let n = bytes.len().div_ceil(chunk);
-        let chunks = (0..n).map(move |i| Ok(bytes.slice(i * chunk..((i + 1) * chunk).min(bytes.len()))));
+        let chunks =
+            (0..n).map(move |i| Ok(bytes.slice(i * chunk..((i + 1) * chunk).min(bytes.len()))));
         Ok((meta, Box::pin(futures::stream::iter(chunks))))
     }
 

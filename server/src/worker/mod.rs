@@ -66,7 +66,11 @@ pub trait Worker: Send + Sync + 'static {
     /// Stores an array from little-endian C-order bytes.
     async fn put(&self, id: u64, meta: Meta, data: Bytes) -> Result<()>;
     /// Reads an array as chunks of little-endian C-order bytes.
-    async fn get(&self, id: u64, chunk_bytes: usize) -> Result<(Meta, BoxStream<'static, Result<Bytes>>)>;
+    async fn get(
+        &self,
+        id: u64,
+        chunk_bytes: usize,
+    ) -> Result<(Meta, BoxStream<'static, Result<Bytes>>)>;
     /// Frees arrays; returns the bytes freed. Unknown ids are ignored.
     async fn free(&self, ids: &[u64]) -> u64;
 }

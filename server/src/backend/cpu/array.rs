@@ -38,27 +38,72 @@ pub enum HostArray {
 #[macro_export]
 macro_rules! with_array {
     ($arr:expr, $a:ident, $T:ident => $body:expr) => {{
-        use $crate::backend::cpu::array::HostArray as __H;
         #[allow(unused_imports)]
         use half::{bf16, f16};
         #[allow(unused_imports)]
         use num_complex::{Complex32, Complex64};
+        use $crate::backend::cpu::array::HostArray as __H;
         match $arr {
-            __H::Bool($a) => { type $T = bool; $body }
-            __H::I8($a) => { type $T = i8; $body }
-            __H::I16($a) => { type $T = i16; $body }
-            __H::I32($a) => { type $T = i32; $body }
-            __H::I64($a) => { type $T = i64; $body }
-            __H::U8($a) => { type $T = u8; $body }
-            __H::U16($a) => { type $T = u16; $body }
-            __H::U32($a) => { type $T = u32; $body }
-            __H::U64($a) => { type $T = u64; $body }
-            __H::F16($a) => { type $T = f16; $body }
-            __H::BF16($a) => { type $T = bf16; $body }
-            __H::F32($a) => { type $T = f32; $body }
-            __H::F64($a) => { type $T = f64; $body }
-            __H::C64($a) => { type $T = Complex32; $body }
-            __H::C128($a) => { type $T = Complex64; $body }
+            __H::Bool($a) => {
+                type $T = bool;
+                $body
+            }
+            __H::I8($a) => {
+                type $T = i8;
+                $body
+            }
+            __H::I16($a) => {
+                type $T = i16;
+                $body
+            }
+            __H::I32($a) => {
+                type $T = i32;
+                $body
+            }
+            __H::I64($a) => {
+                type $T = i64;
+                $body
+            }
+            __H::U8($a) => {
+                type $T = u8;
+                $body
+            }
+            __H::U16($a) => {
+                type $T = u16;
+                $body
+            }
+            __H::U32($a) => {
+                type $T = u32;
+                $body
+            }
+            __H::U64($a) => {
+                type $T = u64;
+                $body
+            }
+            __H::F16($a) => {
+                type $T = f16;
+                $body
+            }
+            __H::BF16($a) => {
+                type $T = bf16;
+                $body
+            }
+            __H::F32($a) => {
+                type $T = f32;
+                $body
+            }
+            __H::F64($a) => {
+                type $T = f64;
+                $body
+            }
+            __H::C64($a) => {
+                type $T = Complex32;
+                $body
+            }
+            __H::C128($a) => {
+                type $T = Complex64;
+                $body
+            }
         }
     }};
 }
@@ -67,27 +112,72 @@ macro_rules! with_array {
 #[macro_export]
 macro_rules! with_dtype {
     ($dtype:expr, $T:ident => $body:expr) => {{
-        use ndserve_proto::DType as __D;
         #[allow(unused_imports)]
         use half::{bf16, f16};
+        use ndserve_proto::DType as __D;
         #[allow(unused_imports)]
         use num_complex::{Complex32, Complex64};
         match $dtype {
-            __D::Bool => { type $T = bool; $body }
-            __D::Int8 => { type $T = i8; $body }
-            __D::Int16 => { type $T = i16; $body }
-            __D::Int32 => { type $T = i32; $body }
-            __D::Int64 => { type $T = i64; $body }
-            __D::UInt8 => { type $T = u8; $body }
-            __D::UInt16 => { type $T = u16; $body }
-            __D::UInt32 => { type $T = u32; $body }
-            __D::UInt64 => { type $T = u64; $body }
-            __D::Float16 => { type $T = f16; $body }
-            __D::BFloat16 => { type $T = bf16; $body }
-            __D::Float32 => { type $T = f32; $body }
-            __D::Float64 => { type $T = f64; $body }
-            __D::Complex64 => { type $T = Complex32; $body }
-            __D::Complex128 => { type $T = Complex64; $body }
+            __D::Bool => {
+                type $T = bool;
+                $body
+            }
+            __D::Int8 => {
+                type $T = i8;
+                $body
+            }
+            __D::Int16 => {
+                type $T = i16;
+                $body
+            }
+            __D::Int32 => {
+                type $T = i32;
+                $body
+            }
+            __D::Int64 => {
+                type $T = i64;
+                $body
+            }
+            __D::UInt8 => {
+                type $T = u8;
+                $body
+            }
+            __D::UInt16 => {
+                type $T = u16;
+                $body
+            }
+            __D::UInt32 => {
+                type $T = u32;
+                $body
+            }
+            __D::UInt64 => {
+                type $T = u64;
+                $body
+            }
+            __D::Float16 => {
+                type $T = f16;
+                $body
+            }
+            __D::BFloat16 => {
+                type $T = bf16;
+                $body
+            }
+            __D::Float32 => {
+                type $T = f32;
+                $body
+            }
+            __D::Float64 => {
+                type $T = f64;
+                $body
+            }
+            __D::Complex64 => {
+                type $T = Complex32;
+                $body
+            }
+            __D::Complex128 => {
+                type $T = Complex64;
+                $body
+            }
         }
     }};
 }

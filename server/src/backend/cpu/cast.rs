@@ -43,7 +43,7 @@ fn f64_to_i32_x86(f: f64) -> i32 {
 
 /// x86's conversion of a double to a 64-bit integer: out of range or NaN gives `i64::MIN`.
 fn f64_to_i64_x86(f: f64) -> i64 {
-    if f >= -9223372036854775808.0 && f < 9223372036854775808.0 {
+    if (-9223372036854775808.0..9223372036854775808.0).contains(&f) {
         f as i64
     } else {
         i64::MIN
@@ -238,6 +238,9 @@ mod tests {
         let a = scalar_array(&ndserve_proto::Scalar::Int(-1), DType::UInt8);
         assert_eq!(a.typed::<u8>().unwrap()[[]], 255);
         let a = scalar_array(&ndserve_proto::Scalar::Float(2.5), DType::Complex64);
-        assert_eq!(a.typed::<Complex32>().unwrap()[[]], Complex32::new(2.5, 0.0));
+        assert_eq!(
+            a.typed::<Complex32>().unwrap()[[]],
+            Complex32::new(2.5, 0.0)
+        );
     }
 }

@@ -38,7 +38,9 @@ impl CpuInput {
     pub fn as_array(&self) -> HostArray {
         match self {
             CpuInput::Array(a) => a.clone(),
-            CpuInput::Scalar(s) => super::cast::scalar_array(s, ndserve_proto::ops::scalar_dtype(s)),
+            CpuInput::Scalar(s) => {
+                super::cast::scalar_array(s, ndserve_proto::ops::scalar_dtype(s))
+            }
         }
     }
 }
@@ -101,13 +103,29 @@ pub fn supported_ops() -> Vec<&'static str> {
 /// Runs `op` on the CPU. `outs` are the metas `infer` gave; a kernel that returns anything
 /// else is a bug, reported as INTERNAL rather than stored.
 pub fn run(op: &str, inputs: &[CpuInput], attrs: &Attrs, outs: &[Meta]) -> Result<Vec<HostArray>> {
-    let k = registry().get(op).ok_or_else(|| Error::UnknownOp { op: op.to_string() })?;
+    let k = registry()
+        .get(op)
+        .ok_or_else(|| Error::UnknownOp { op: op.to_string() })?;
     let metas: Vec<_> = inputs.iter().map(CpuInput::meta).collect();
-    let call = KernelCall { op, inputs, attrs, outs, metas: &metas };
+    let call = KernelCall {
+        op,
+        inputs,
+        attrs,
+        outs,
+        metas: &metas,
+    };
     let res = k(&call)?;
-    if res.len() != outs.len() || res.iter().zip(outs).any(|(a, m)| a.dtype() != m.dtype || a.shape() != m.shape.as_slice()) {
+    if res.len() != outs.len()
+        || res
+            .iter()
+            .zip(outs)
+            .any(|(a, m)| a.dtype() != m.dtype || a.shape() != m.shape.as_slice())
+    {
         let got: Vec<_> = res.iter().map(|a| a.meta()).collect();
-        return Err(Error::internal(op, format!("kernel produced {got:?}, infer promised {outs:?}")));
+        return Err(Error::internal(
+            op,
+            format!("kernel produced {got:?}, infer promised {outs:?}"),
+        ));
     }
     Ok(res)
 }

@@ -1,0 +1,467 @@
+//! The conformance case format: decoding arguments into SDK operands and attributes, and
+//! encoding results, as `../shared/conformance/FORMAT.md` specifies.
+
+use bytes::Bytes;
+use ndserve_client::{Array, Client, Operand};
+use ndserve_proto::ops::{ParamKind, lookup};
+use ndserve_proto::{Attr, Attrs, DType, Error, IndexItem, Meta, Result, Scalar};
+use serde_json::{Value, json};
+
+fn bad(what: impl Into<String>) -> Error {
+    Error::invalid("conformance", "case", what)
+}
+
+/// A Python scalar from `{"scalar": X}`'s X.
+pub fn scalar(v: &Value) -> Result<Scalar> {
+    Ok(match v {
+        Value::Bool(b) => Scalar::Bool(*b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Scalar::Int(i as i128)
+            } else if let Some(u) = n.as_u64() {
+                Scalar::Int(u as i128)
+            } else {
+                Scalar::Float(n.as_f64().ok_or_else(|| bad("bad number"))?)
+            }
+        }
+        Value::String(s) => Scalar::Float(special_float(s)?),
+        Value::Object(o) if o.contains_key("complex") => {
+            let c = o["complex"].as_array().ok_or_else(|| bad("bad complex"))?;
+            Scalar::Complex(float_of(&c[0])?, float_of(&c[1])?)
+        }
+        _ => return Err(bad(format!("not a scalar: {v}"))),
+    })
+}
+
+fn special_float(s: &str) -> Result<f64> {
+    match s {
+        "nan" => Ok(f64::NAN),
+        "inf" => Ok(f64::INFINITY),
+        "-inf" => Ok(f64::NEG_INFINITY),
+        _ => Err(bad(format!("not a float: {s}"))),
+    }
+}
+
+fn float_of(v: &Value) -> Result<f64> {
+    match v {
+        Value::Number(n) => n.as_f64().ok_or_else(|| bad("bad number")),
+        Value::String(s) => special_float(s),
+        Value::Bool(b) => Ok(*b as u8 as f64),
+        _ => Err(bad(format!("not a float: {v}"))),
+    }
+}
+
+/// Little-endian bytes of `data` (flat, C order) as `dtype`.
+pub fn encode_data(dtype: DType, data: &[Value]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len() * dtype.itemsize());
+    for v in data {
+        match dtype {
+            DType::Bool => out.push(match v {
+                Value::Bool(b) => *b as u8,
+                other => (float_of(other)? != 0.0) as u8,
+            }),
+            DType::Int8
+            | DType::Int16
+            | DType::Int32
+            | DType::Int64
+            | DType::UInt8
+            | DType::UInt16
+            | DType::UInt32
+            | DType::UInt64 => {
+                let i: i128 = match v {
+                    Value::Number(n) => n
+                        .as_i64()
+                        .map(|i| i as i128)
+                        .or(n.as_u64().map(|u| u as i128))
+                        .ok_or_else(|| bad("bad int"))?,
+                    Value::Bool(b) => *b as i128,
+                    _ => return Err(bad(format!("not an int: {v}"))),
+                };
+                let bytes = i.to_le_bytes();
+                out.extend_from_slice(&bytes[..dtype.itemsize()]);
+            }
+            DType::Float16 => {
+                out.extend_from_slice(&half::f16::from_f64(float_of(v)?).to_le_bytes())
+            }
+            DType::BFloat16 => {
+                out.extend_from_slice(&half::bf16::from_f64(float_of(v)?).to_le_bytes())
+            }
+            DType::Float32 => out.extend_from_slice(&(float_of(v)? as f32).to_le_bytes()),
+            DType::Float64 => out.extend_from_slice(&float_of(v)?.to_le_bytes()),
+            DType::Complex64 | DType::Complex128 => {
+                let (re, im) = match v {
+                    Value::Array(p) if p.len() == 2 => (float_of(&p[0])?, float_of(&p[1])?),
+                    other => (float_of(other)?, 0.0),
+                };
+                if dtype == DType::Complex64 {
+                    out.extend_from_slice(&(re as f32).to_le_bytes());
+                    out.extend_from_slice(&(im as f32).to_le_bytes());
+                } else {
+                    out.extend_from_slice(&re.to_le_bytes());
+                    out.extend_from_slice(&im.to_le_bytes());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn num(x: f64) -> Value {
+    if x.is_nan() {
+        json!("nan")
+    } else if x.is_infinite() {
+        json!(if x > 0.0 { "inf" } else { "-inf" })
+    } else {
+        json!(x)
+    }
+}
+
+/// JSON values of little-endian data of `dtype`.
+pub fn decode_data(dtype: DType, bytes: &[u8]) -> Vec<Value> {
+    let n = dtype.itemsize();
+    bytes
+        .chunks_exact(n)
+        .map(|c| match dtype {
+            DType::Bool => json!(c[0] != 0),
+            DType::Int8 => json!(c[0] as i8),
+            DType::Int16 => json!(i16::from_le_bytes([c[0], c[1]])),
+            DType::Int32 => json!(i32::from_le_bytes(c.try_into().expect("4"))),
+            DType::Int64 => json!(i64::from_le_bytes(c.try_into().expect("8"))),
+            DType::UInt8 => json!(c[0]),
+            DType::UInt16 => json!(u16::from_le_bytes([c[0], c[1]])),
+            DType::UInt32 => json!(u32::from_le_bytes(c.try_into().expect("4"))),
+            DType::UInt64 => json!(u64::from_le_bytes(c.try_into().expect("8"))),
+            DType::Float16 => num(half::f16::from_le_bytes([c[0], c[1]]).to_f64()),
+            DType::BFloat16 => num(half::bf16::from_le_bytes([c[0], c[1]]).to_f64()),
+            DType::Float32 => num(f32::from_le_bytes(c.try_into().expect("4")) as f64),
+            DType::Float64 => num(f64::from_le_bytes(c.try_into().expect("8"))),
+            DType::Complex64 => json!([
+                num(f32::from_le_bytes(c[..4].try_into().expect("4")) as f64),
+                num(f32::from_le_bytes(c[4..].try_into().expect("4")) as f64)
+            ]),
+            DType::Complex128 => json!([
+                num(f64::from_le_bytes(c[..8].try_into().expect("8"))),
+                num(f64::from_le_bytes(c[8..].try_into().expect("8")))
+            ]),
+        })
+        .collect()
+}
+
+/// Uploads `{"dtype", "shape", "data"}`.
+pub async fn upload_json(client: &Client, a: &Value) -> Result<Array> {
+    let dtype: DType = a["dtype"]
+        .as_str()
+        .ok_or_else(|| bad("array without dtype"))?
+        .parse()?;
+    let shape: Vec<usize> = a["shape"]
+        .as_array()
+        .ok_or_else(|| bad("array without shape"))?
+        .iter()
+        .map(|d| d.as_u64().map(|d| d as usize).ok_or_else(|| bad("bad dim")))
+        .collect::<Result<_>>()?;
+    let data = a["data"]
+        .as_array()
+        .ok_or_else(|| bad("array without data"))?;
+    let bytes = encode_data(dtype, data)?;
+    client
+        .upload_bytes(Meta::new(dtype, shape), Bytes::from(bytes))
+        .await
+}
+
+/// Flattens a nested Python list into (shape, flat values).
+fn flatten_list(
+    v: &Value,
+    shape: &mut Vec<usize>,
+    depth: usize,
+    out: &mut Vec<Value>,
+) -> Result<()> {
+    match v {
+        Value::Array(items) => {
+            if shape.len() == depth {
+                shape.push(items.len());
+            } else if shape[depth] != items.len() {
+                return Err(bad("ragged nested list"));
+            }
+            for it in items {
+                flatten_list(it, shape, depth + 1, out)?;
+            }
+            Ok(())
+        }
+        other => {
+            if shape.len() != depth {
+                return Err(bad("ragged nested list"));
+            }
+            out.push(other.clone());
+            Ok(())
+        }
+    }
+}
+
+/// `np.asarray` of a plain Python value (nested lists of bools, ints, floats).
+pub async fn upload_value(client: &Client, v: &Value) -> Result<Array> {
+    let mut shape = vec![];
+    let mut flat = vec![];
+    flatten_list(v, &mut shape, 0, &mut flat)?;
+    let kind = flat.iter().fold(0u8, |k, x| {
+        k.max(match x {
+            Value::Bool(_) => 0,
+            Value::Number(n) if n.is_i64() || n.is_u64() => 1,
+            Value::Object(o) if o.contains_key("complex") => 3,
+            _ => 2,
+        })
+    });
+    let dtype = match (kind, flat.is_empty()) {
+        (_, true) => DType::Float64,
+        (0, _) => DType::Bool,
+        (1, _) if flat.iter().all(|x| x.as_i64().is_some() || x.is_boolean()) => DType::Int64,
+        (1, _) => DType::UInt64,
+        (2, _) => DType::Float64,
+        _ => DType::Complex128,
+    };
+    let flat: Vec<Value> = flat
+        .into_iter()
+        .map(|x| match x {
+            Value::Object(o) if o.contains_key("complex") => o["complex"].clone(),
+            other => other,
+        })
+        .collect();
+    let bytes = encode_data(dtype, &flat)?;
+    client
+        .upload_bytes(Meta::new(dtype, shape), Bytes::from(bytes))
+        .await
+}
+
+/// An attribute from a plain `{"value": V}`.
+pub fn attr_of_value(v: &Value) -> Result<Attr> {
+    Ok(match v {
+        Value::Null => Attr::None,
+        Value::Bool(b) => Attr::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Attr::Int(i),
+            None => match n.as_u64() {
+                Some(u) => Attr::Scalar(Scalar::Int(u as i128)),
+                None => Attr::Float(n.as_f64().ok_or_else(|| bad("bad number"))?),
+            },
+        },
+        Value::String(s) => Attr::Str(s.clone()),
+        Value::Array(items) => {
+            let ints: Option<Vec<i64>> = items.iter().map(|x| x.as_i64()).collect();
+            match ints {
+                Some(v) => Attr::Ints(v),
+                None => return Err(bad(format!("unsupported list attribute {v}"))),
+            }
+        }
+        Value::Object(_) => return Err(bad(format!("unsupported attribute {v}"))),
+    })
+}
+
+/// A decoded call: inputs and attributes.
+pub struct Decoded {
+    /// Inputs in order.
+    pub inputs: Vec<Operand>,
+    /// Attributes by NumPy parameter name.
+    pub attrs: Attrs,
+}
+
+async fn array_arg(client: &Client, arg: &Value, inputs: &mut Vec<Operand>) -> Result<()> {
+    if let Some(a) = arg.get("array") {
+        inputs.push(Operand::from(upload_json(client, a).await?));
+    } else if let Some(s) = arg.get("scalar") {
+        inputs.push(Operand::Scalar(scalar(s)?));
+    } else if let Some(v) = arg.get("value") {
+        match v {
+            Value::Array(_) => inputs.push(Operand::from(upload_value(client, v).await?)),
+            Value::Null => return Err(bad("None is not an array")),
+            other => inputs.push(Operand::Scalar(scalar(other)?)),
+        }
+    } else if let Some(items) = arg.get("list").and_then(Value::as_array) {
+        inputs.push(Operand::from(upload_array_like(client, items).await?));
+    } else {
+        return Err(bad(format!("unsupported array argument {arg}")));
+    }
+    Ok(())
+}
+
+/// A nested list of Python scalars, as plain JSON (`{"scalar": x}` unwrapped), or None
+/// when the list holds arrays.
+fn plain_list(items: &[Value]) -> Option<Value> {
+    let mut out = Vec::with_capacity(items.len());
+    for it in items {
+        if let Some(s) = it.get("scalar") {
+            out.push(s.clone());
+        } else if let Some(l) = it.get("list").and_then(Value::as_array) {
+            out.push(plain_list(l)?);
+        } else if let Some(v) = it.get("value") {
+            out.push(v.clone());
+        } else {
+            return None;
+        }
+    }
+    Some(Value::Array(out))
+}
+
+/// NumPy's conversion of a Python list argument: nested scalars become one array (the
+/// dtype of the widest kind: bool, int64, float64, complex128); a list of arrays is
+/// stacked, as `np.array([a, b])` does.
+pub async fn upload_array_like(client: &Client, items: &[Value]) -> Result<Array> {
+    if let Some(v) = plain_list(items) {
+        return upload_value(client, &v).await;
+    }
+    let mut parts = Vec::with_capacity(items.len());
+    for it in items {
+        let mut one = Vec::new();
+        Box::pin(array_arg(client, it, &mut one)).await?;
+        parts.extend(one);
+    }
+    let out = client.call("stack", &parts, Attrs::new())?;
+    Ok(out.into_iter().next().expect("stack has one output"))
+}
+
+async fn attr_arg(client: &Client, arg: &Value, inputs: &mut Vec<Operand>) -> Result<Attr> {
+    if let Some(v) = arg.get("value") {
+        attr_of_value(v)
+    } else if let Some(s) = arg.get("scalar") {
+        Ok(Attr::Scalar(scalar(s)?))
+    } else if let Some(d) = arg.get("dtype") {
+        Ok(Attr::DType(
+            d.as_str().ok_or_else(|| bad("bad dtype"))?.parse()?,
+        ))
+    } else if let Some(items) = arg.get("index") {
+        let items = items.as_array().ok_or_else(|| bad("bad index"))?;
+        let mut key = Vec::with_capacity(items.len());
+        for it in items {
+            key.push(match it {
+                Value::String(s) if s == "newaxis" => IndexItem::NewAxis,
+                Value::String(s) if s == "ellipsis" => IndexItem::Ellipsis,
+                Value::Object(o) if o.contains_key("int") => {
+                    IndexItem::Int(o["int"].as_i64().ok_or_else(|| bad("bad int index"))?)
+                }
+                Value::Object(o) if o.contains_key("slice") => {
+                    let s = o["slice"].as_array().ok_or_else(|| bad("bad slice"))?;
+                    let g = |i: usize| s.get(i).and_then(|v| v.as_i64());
+                    IndexItem::Slice(g(0), g(1), g(2))
+                }
+                Value::Object(o) if o.contains_key("array") => {
+                    inputs.push(Operand::from(upload_json(client, &o["array"]).await?));
+                    IndexItem::Array(inputs.len() - 1)
+                }
+                _ => return Err(bad(format!("unsupported index item {it}"))),
+            });
+        }
+        Ok(Attr::Index(key))
+    } else if arg.get("array").is_some() {
+        Err(bad(
+            "an array where the op takes a plain value is not supported",
+        ))
+    } else {
+        Err(bad(format!("unsupported argument {arg}")))
+    }
+}
+
+/// Decodes a case's `args` and `kwargs` against the op's NumPy parameters.
+pub async fn decode(
+    client: &Client,
+    op: &str,
+    args: &[Value],
+    kwargs: &serde_json::Map<String, Value>,
+) -> Result<Decoded> {
+    let def = lookup(op)?;
+    let mut inputs = Vec::new();
+    let mut attrs = Attrs::new();
+    let params = def.params;
+    if args.len() > params.len() {
+        return Err(Error::invalid(
+            op,
+            "args",
+            format!(
+                "{op}() takes {} positional arguments but {} were given",
+                params.len(),
+                args.len()
+            ),
+        ));
+    }
+    let mut given: Vec<(&str, &Value)> = Vec::new();
+    for (p, a) in params.iter().zip(args) {
+        given.push((p.name, a));
+    }
+    for (k, v) in kwargs {
+        if given.iter().any(|(n, _)| n == k) {
+            return Err(Error::invalid(
+                op,
+                k,
+                format!("{op}() got multiple values for argument '{k}'"),
+            ));
+        }
+        given.push((k.as_str(), v));
+    }
+    // Arrays go first, in parameter order, so positions match the op's inputs.
+    for p in params {
+        let Some(&(_, v)) = given.iter().find(|(n, _)| *n == p.name) else {
+            continue;
+        };
+        match p.kind {
+            ParamKind::Array => array_arg(client, v, &mut inputs).await?,
+            ParamKind::ArrayList => {
+                let items = v
+                    .get("list")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| bad("expected a list of arrays"))?;
+                for it in items {
+                    array_arg(client, it, &mut inputs).await?;
+                }
+            }
+            ParamKind::Attr => {}
+        }
+    }
+    for (name, v) in &given {
+        let kind = params.iter().find(|p| p.name == *name).map(|p| p.kind);
+        match kind {
+            Some(ParamKind::Array) | Some(ParamKind::ArrayList) => {}
+            Some(ParamKind::Attr) | None => {
+                let a = attr_arg(client, v, &mut inputs).await?;
+                attrs.set(name, a);
+            }
+        }
+    }
+    Ok(Decoded { inputs, attrs })
+}
+
+/// Fetches an array and encodes it as `{"array": ...}`.
+pub async fn encode_result(a: &Array) -> Result<Value> {
+    let (meta, bytes) = a.fetch_bytes().await?;
+    Ok(json!({"array": {
+        "dtype": meta.dtype.name(),
+        "shape": meta.shape,
+        "data": decode_data(meta.dtype, &bytes),
+    }}))
+}
+
+/// Runs one case through the SDK; returns the answer's `result`.
+pub async fn run_case(client: &Client, case: &Value) -> Result<Value> {
+    let op = case["op"].as_str().ok_or_else(|| bad("case without op"))?;
+    let empty = vec![];
+    let args = case["args"].as_array().unwrap_or(&empty);
+    let no_kwargs = serde_json::Map::new();
+    let kwargs = case["kwargs"].as_object().unwrap_or(&no_kwargs);
+    let d = decode(client, op, args, kwargs).await?;
+    let outs = client.call(op, &d.inputs, d.attrs)?;
+    if outs.len() == 1 {
+        encode_result(&outs[0]).await
+    } else {
+        let mut items = Vec::with_capacity(outs.len());
+        for o in &outs {
+            items.push(encode_result(o).await?);
+        }
+        Ok(json!({ "list": items }))
+    }
+}
+
+/// The answer line for a case.
+pub fn answer(id: &str, result: Result<Value>) -> Value {
+    match result {
+        Ok(r) => json!({"id": id, "ok": true, "result": r}),
+        Err(e) => {
+            json!({"id": id, "ok": false, "error": {"code": e.code().as_str(), "message": e.to_string()}})
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! Bad requests over raw gRPC (no SDK checks in the way): the right codes, and the server
+//! keeps serving.
+
+use ndserve_proto::pb::array_service_client::ArrayServiceClient;
+use ndserve_proto::{Attr, Attrs, DType, Error, ErrorCode, Meta, pb};
+use tonic::transport::Channel;
+
+use crate::server;
+
+async fn raw(url: &str) -> ArrayServiceClient<Channel> {
+    ArrayServiceClient::connect(url.to_string())
+        .await
+        .expect("connect")
+}
+
+async fn open(c: &mut ArrayServiceClient<Channel>, lease_ms: u64) -> String {
+    c.open_session(pb::OpenSessionRequest {
+        protocol_major: ndserve_proto::PROTOCOL_MAJOR,
+        protocol_minor: ndserve_proto::PROTOCOL_MINOR,
+        client_version: "raw-test".into(),
+        lease_ms,
+    })
+    .await
+    .expect("open")
+    .into_inner()
+    .session_id
+}
+
+fn call(op: &str, inputs: Vec<pb::Operand>, outputs: Vec<u64>, attrs: Attrs) -> pb::OpCall {
+    pb::OpCall {
+        op: op.into(),
+        inputs,
+        outputs,
+        attrs: attrs.to_wire(),
+        device: String::new(),
+    }
+}
+
+fn handle(h: u64) -> pb::Operand {
+    pb::Operand {
+        kind: Some(pb::operand::Kind::Handle(h)),
+    }
+}
+
+async fn run(
+    c: &mut ArrayServiceClient<Channel>,
+    session: &str,
+    calls: Vec<pb::OpCall>,
+) -> Result<Vec<Meta>, Error> {
+    let r = c
+        .run(pb::RunRequest {
+            session_id: session.into(),
+            calls,
+            after_seq: 0,
+        })
+        .await
+        .map_err(Error::from)?;
+    Ok(r.into_inner()
+        .outputs
+        .iter()
+        .map(|m| Meta::from_wire(m).expect("meta"))
+        .collect())
+}
+
+async fn upload(
+    c: &mut ArrayServiceClient<Channel>,
+    session: &str,
+    h: u64,
+    meta: &Meta,
+    data: Vec<u8>,
+) -> Result<(), Error> {
+    let chunks = vec![pb::UploadChunk {
+        header: Some(pb::UploadHeader {
+            session_id: session.into(),
+            handle: h,
+            meta: Some(meta.to_wire()),
+            device: String::new(),
+        }),
+        data: data.into(),
+    }];
+    c.upload(futures::stream::iter(chunks))
+        .await
+        .map(|_| ())
+        .map_err(Error::from)
+}
+
+async fn fetch_err(c: &mut ArrayServiceClient<Channel>, session: &str, h: u64) -> Error {
+    match c
+        .fetch(pb::FetchRequest {
+            session_id: session.into(),
+            handle: h,
+            after_seq: 0,
+            chunk_bytes: 0,
+        })
+        .await
+    {
+        Err(s) => Error::from(s),
+        Ok(resp) => {
+            let mut s = resp.into_inner();
+            loop {
+                match s.message().await {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => panic!("fetch of handle {h} succeeded"),
+                    Err(e) => return Error::from(e),
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_right_codes_and_the_server_keeps_serving() {
+    let srv = server().await;
+    let mut c = raw(&srv.url()).await;
+    let s = open(&mut c, 0).await;
+
+    // Unknown handle: as an input and as a fetch.
+    let e = run(
+        &mut c,
+        &s,
+        vec![call("negative", vec![handle(999)], vec![1], Attrs::new())],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    assert_eq!(
+        fetch_err(&mut c, &s, 12345).await.code(),
+        ErrorCode::NotFound
+    );
+
+    // Data length not matching shape x dtype.
+    let e = upload(
+        &mut c,
+        &s,
+        2,
+        &Meta::new(DType::Float32, vec![4]),
+        vec![0; 15],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    assert!(e.to_string().contains("16"), "{e}");
+
+    // Negative dims.
+    let e = run(
+        &mut c,
+        &s,
+        vec![call(
+            "zeros",
+            vec![],
+            vec![3],
+            Attrs::new().with("shape", Attr::Ints(vec![2, -1])),
+        )],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    assert!(e.to_string().contains("negative dimensions"), "{e}");
+
+    // Absurd sizes.
+    let e = run(
+        &mut c,
+        &s,
+        vec![call(
+            "zeros",
+            vec![],
+            vec![4],
+            Attrs::new().with("shape", Attr::Ints(vec![1 << 40])),
+        )],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ResourceExhausted, "{e}");
+    let e = run(
+        &mut c,
+        &s,
+        vec![call(
+            "zeros",
+            vec![],
+            vec![5],
+            Attrs::new().with("shape", Attr::Ints(vec![1 << 40, 1 << 40])),
+        )],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ResourceExhausted, "{e}");
+    let e = upload(
+        &mut c,
+        &s,
+        6,
+        &Meta::new(DType::Float64, vec![1 << 45]),
+        vec![],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ResourceExhausted, "{e}");
+
+    // Unknown op.
+    let e = run(
+        &mut c,
+        &s,
+        vec![call("frobnicate", vec![], vec![7], Attrs::new())],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unimplemented, "{e}");
+    assert!(e.to_string().contains("frobnicate"));
+
+    // Wrong attribute type.
+    let e = run(
+        &mut c,
+        &s,
+        vec![call(
+            "zeros",
+            vec![],
+            vec![8],
+            Attrs::new().with("shape", Attr::Str("big".into())),
+        )],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    assert!(
+        e.to_string().contains("zeros") && e.to_string().contains("shape"),
+        "{e}"
+    );
+
+    // A wrong number of outputs.
+    let e = run(
+        &mut c,
+        &s,
+        vec![call(
+            "zeros",
+            vec![],
+            vec![9, 10],
+            Attrs::new().with("shape", Attr::Ints(vec![2])),
+        )],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+
+    // Unknown session.
+    let e = run(&mut c, "nope", vec![]).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound);
+
+    // Missing dtype in an upload header.
+    let e = upload(
+        &mut c,
+        &s,
+        11,
+        &Meta {
+            dtype: DType::Bool,
+            shape: vec![],
+        },
+        vec![1],
+    )
+    .await
+    .map(|_| ());
+    assert!(e.is_ok());
+    let bad = pb::UploadChunk {
+        header: Some(pb::UploadHeader {
+            session_id: s.clone(),
+            handle: 12,
+            meta: Some(pb::ArrayMeta {
+                dtype: 0,
+                shape: vec![1],
+            }),
+            device: String::new(),
+        }),
+        data: vec![0u8].into(),
+    };
+    let e = Error::from(
+        c.upload(futures::stream::iter(vec![bad]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+
+    // Still serving: a normal op works.
+    let metas = run(
+        &mut c,
+        &s,
+        vec![call(
+            "ones",
+            vec![],
+            vec![20],
+            Attrs::new().with("shape", Attr::Ints(vec![3])),
+        )],
+    )
+    .await
+    .unwrap();
+    assert_eq!(metas, vec![Meta::new(DType::Float64, vec![3])]);
+}
+
+#[tokio::test]
+async fn an_incompatible_protocol_is_refused() {
+    let srv = server().await;
+    let mut c = raw(&srv.url()).await;
+    let e = c
+        .open_session(pb::OpenSessionRequest {
+            protocol_major: ndserve_proto::PROTOCOL_MAJOR + 1,
+            protocol_minor: 0,
+            client_version: "future".into(),
+            lease_ms: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(Error::from(e).code(), ErrorCode::FailedPrecondition);
+}
+
+#[tokio::test]
+async fn a_lapsed_lease_frees_the_session() {
+    let srv = server().await;
+    let mut c = raw(&srv.url()).await;
+    let s = open(&mut c, 1000).await;
+    upload(
+        &mut c,
+        &s,
+        1,
+        &Meta::new(DType::UInt8, vec![1024]),
+        vec![7; 1024],
+    )
+    .await
+    .unwrap();
+    let stats = c
+        .get_stats(pb::GetStatsRequest {
+            session_id: s.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stats.sessions.len(), 1);
+    assert_eq!(stats.sessions[0].live_bytes, 1024);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let stats = c
+        .get_stats(pb::GetStatsRequest {
+            session_id: s.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(stats.sessions.is_empty(), "{stats:?}");
+    assert_eq!(stats.live_bytes, 0);
+    let e = run(&mut c, &s, vec![]).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn sessions_cannot_touch_each_others_arrays() {
+    let srv = server().await;
+    let mut c = raw(&srv.url()).await;
+    let a = open(&mut c, 0).await;
+    let b = open(&mut c, 0).await;
+    upload(
+        &mut c,
+        &a,
+        1,
+        &Meta::new(DType::Int32, vec![2]),
+        vec![1, 0, 0, 0, 2, 0, 0, 0],
+    )
+    .await
+    .unwrap();
+    assert_eq!(fetch_err(&mut c, &b, 1).await.code(), ErrorCode::NotFound);
+    let e = run(
+        &mut c,
+        &b,
+        vec![call("negative", vec![handle(1)], vec![2], Attrs::new())],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn a_coordinator_without_workers_answers_unavailable() {
+    let srv = ndserve_server::start(ndserve_server::ServerConfig {
+        workers: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut c = raw(&srv.url()).await;
+    let s = open(&mut c, 0).await;
+    let e = run(
+        &mut c,
+        &s,
+        vec![call(
+            "ones",
+            vec![],
+            vec![1],
+            Attrs::new().with("shape", Attr::Ints(vec![3])),
+        )],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unavailable, "{e}");
+    assert!(e.is_retryable());
+}
+
+#[tokio::test]
+async fn health_and_reflection_are_served() {
+    let srv = server().await;
+    let ch = Channel::from_shared(srv.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut h = tonic_health::pb::health_client::HealthClient::new(ch);
+    let r = h
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "ndserve.v1.ArrayService".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        r.into_inner().status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+}
