@@ -31,6 +31,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::ServerConfig;
+
+/// How long [`RunningServer::shutdown`] lets calls in flight finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub use coordinator::Coordinator;
 
 /// Errors starting a server.
@@ -76,12 +79,17 @@ impl RunningServer {
         &self.coordinator
     }
 
-    /// Stops accepting calls and waits for the server task to end.
+    /// Stops accepting calls, lets calls in flight finish for up to 5 seconds (open
+    /// Execute streams of connected clients would otherwise hold it forever), then stops.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(t) = self.task.take() {
+        if let Some(mut t) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut t).await.is_err()
+        {
+            tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}: closing them");
+            t.abort();
             let _ = t.await;
         }
     }

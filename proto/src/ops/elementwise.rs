@@ -15,7 +15,8 @@ use crate::shape::broadcast_all;
 
 /// Unary ops whose result has the computation dtype.
 ///
-/// Rules: `Same` computes in the input dtype; `Float` first casts bool and integers to the
+/// Rules: `Same` computes in the input dtype; `IntBool` too, but bool computes as int8
+/// (NumPy has no bool loop for `square`); `Float` first casts bool and integers to the
 /// smallest float that holds them ([`DType::to_inexact`]), as NumPy's loops do.
 #[macro_export]
 macro_rules! for_each_unary_op {
@@ -25,8 +26,8 @@ macro_rules! for_each_unary_op {
                 bool: none, int: {|x| x.wrapping_neg()}, float: {|x| -x}, complex: {|x| -x}),
             (positive, Same, "Numerical positive, element-wise (np.positive).",
                 bool: none, int: {|x| x}, float: {|x| x}, complex: {|x| x}),
-            (square, Same, "Square, element-wise (np.square).",
-                bool: {|x| x}, int: {|x| x.wrapping_mul(x)}, float: {|x| x * x}, complex: {|x| x * x}),
+            (square, IntBool, "Square, element-wise (np.square).",
+                bool: none, int: {|x| x.wrapping_mul(x)}, float: {|x| x * x}, complex: {|x| x * x}),
             (sqrt, Float, "Non-negative square root, element-wise (np.sqrt).",
                 bool: none, int: none, float: {|x| x.sqrt()}, complex: {|x| x.sqrt()}),
             (exp, Float, "Exponential, element-wise (np.exp).",

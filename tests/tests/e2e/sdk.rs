@@ -323,6 +323,12 @@ fn the_blocking_facade_works() {
     let a = c.ones(&[2, 2], DType::Float64).unwrap();
     let s = a.sum(None, false).unwrap();
     assert_eq!(s.item::<f64>().unwrap(), 4.0);
-    drop(c);
+    // Arrays keep their client's runtime alive; once all are gone the session closes.
+    drop((a, s, c));
+    let stats = srv_rt.block_on(async {
+        let other = Client::connect(srv.url()).await.unwrap();
+        other.stats().await.unwrap()
+    });
+    assert_eq!(stats.live_arrays, 0, "{stats:?}");
     srv_rt.block_on(srv.shutdown());
 }

@@ -13,7 +13,6 @@ use num_traits::Float as _;
 use rayon::prelude::*;
 
 use super::array::{Element, HostArray, Nd};
-#[allow(unused_imports)]
 use super::elem::{ComplexElem, FloatElem, IntElem};
 use super::kernels::{KernelCall, KernelFn};
 
@@ -599,6 +598,9 @@ mod tests {
         .unwrap();
         assert_eq!(r.dtype(), DType::Float32);
         assert_eq!(vals::<f32>(&r), vec![std::f32::consts::FRAC_PI_4]);
+        // NumPy has no bool loop for square: bool squares as int8.
+        let r = exec("square", vec![arr(&[2], vec![true, false])]).unwrap();
+        assert_eq!((r.dtype(), vals::<i8>(&r)), (DType::Int8, vec![1, 0]));
         let r = exec(
             "add",
             vec![arr(&[2], vec![true, false]), arr(&[2], vec![true, false])],
