@@ -201,6 +201,9 @@ pub(crate) struct ClientInner {
     sent_seq: AtomicU64,
     keepalive_stop: Mutex<Option<oneshot::Sender<()>>>,
     shared: Arc<Shared>,
+    /// The session's random state: `random.*` ops carry (seed, counter) so the server
+    /// needs no generator state and a seed replays the same values.
+    pub(crate) random: crate::random::RandomState,
 }
 
 fn closed_error() -> Error {
@@ -360,6 +363,7 @@ impl Client {
                 sent_seq: AtomicU64::new(0),
                 keepalive_stop: Mutex::new(Some(stop_tx)),
                 shared,
+                random: crate::random::RandomState::new(),
             }),
         })
     }
@@ -515,6 +519,13 @@ impl Client {
             }
             metas_in.push(x.to_input());
         }
+        let seeded;
+        let attrs = if op.starts_with("random.") && attrs.get("seed").is_none() {
+            seeded = self.inner.random.attach(attrs.clone());
+            &seeded
+        } else {
+            attrs
+        };
         let metas = ndserve_proto::ops::infer(op, &metas_in, attrs)?;
         let first = self.alloc_handles(metas.len());
         let call = pb::OpCall {
@@ -920,6 +931,7 @@ impl Client {
                 sent_seq: AtomicU64::new(0),
                 keepalive_stop: Mutex::new(None),
                 shared: Arc::new(Shared::new()),
+                random: crate::random::RandomState::new(),
             }),
         };
         (client, rx)

@@ -73,6 +73,10 @@ mod element;
 mod methods;
 mod operand;
 mod operators;
+pub mod ops_linalg;
+mod ops_math;
+mod ops_stats;
+mod random;
 #[cfg(test)]
 mod tests;
 
@@ -80,6 +84,7 @@ pub use array::{Array, ArrayState, Description};
 pub use client::{Client, ClientOptions};
 pub use element::Element;
 pub use operand::{Axis, Idx, Operand};
+pub use random::Random;
 
 pub use ndserve_proto::{
     Attr, Attrs, DType, Error, ErrorCode, Kind, Meta, PROTOCOL_MAJOR, PROTOCOL_MINOR, Result,

@@ -21,6 +21,7 @@
 
 pub mod attrs;
 pub mod dtype;
+pub mod dtype_info;
 pub mod error;
 pub mod ops;
 pub mod scalar;

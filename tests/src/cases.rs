@@ -246,7 +246,17 @@ pub fn attr_of_value(v: &Value) -> Result<Attr> {
         Value::String(s) => Attr::Str(s.clone()),
         Value::Array(items) => {
             let ints: Option<Vec<i64>> = items.iter().map(|x| x.as_i64()).collect();
-            match ints {
+            // Nested lists of ints (`pad`'s pad_width) travel flattened, C order.
+            let nested: Option<Vec<i64>> = items
+                .iter()
+                .map(|x| {
+                    x.as_array()
+                        .map(|r| r.iter().map(Value::as_i64).collect::<Option<Vec<_>>>())
+                })
+                .collect::<Option<Option<Vec<Vec<i64>>>>>()
+                .flatten()
+                .map(|v| v.concat());
+            match ints.or(nested) {
                 Some(v) => Attr::Ints(v),
                 None => return Err(bad(format!("unsupported list attribute {v}"))),
             }
@@ -349,6 +359,14 @@ async fn attr_arg(client: &Client, arg: &Value, inputs: &mut Vec<Operand>) -> Re
             });
         }
         Ok(Attr::Index(key))
+    } else if let Some(items) = arg.get("list").and_then(Value::as_array) {
+        // A sequence of plain ints (`randn(*dims)`, shapes given as tuples of values).
+        let ints: Option<Vec<i64>> = items
+            .iter()
+            .map(|it| it.get("value").and_then(Value::as_i64))
+            .collect();
+        ints.map(Attr::Ints)
+            .ok_or_else(|| bad(format!("unsupported list attribute {arg}")))
     } else if arg.get("array").is_some() {
         Err(bad(
             "an array where the op takes a plain value is not supported",
@@ -397,6 +415,10 @@ pub async fn decode(
     // Arrays go first, in parameter order, so positions match the op's inputs.
     for p in params {
         let Some(&(_, v)) = given.iter().find(|(n, _)| *n == p.name) else {
+            // An omitted optional array parameter travels as its NumPy default.
+            if let Some(d) = p.default {
+                inputs.push(Operand::Scalar(d));
+            }
             continue;
         };
         match p.kind {
@@ -436,16 +458,239 @@ pub async fn encode_result(a: &Array) -> Result<Value> {
     }}))
 }
 
+/// The argument named `name` (position `pos`) of a case.
+fn arg_at<'a>(
+    args: &'a [Value],
+    kwargs: &'a serde_json::Map<String, Value>,
+    pos: usize,
+    name: &str,
+) -> Option<&'a Value> {
+    args.get(pos).or_else(|| kwargs.get(name))
+}
+
+/// (dtype, shape) of an array-like argument without uploading it: arrays, Python scalars
+/// (their default dtype) and plain nested lists.
+fn arg_meta(v: &Value) -> Result<(Option<DType>, Vec<usize>, bool)> {
+    if let Some(a) = v.get("array") {
+        let dtype: DType = a["dtype"]
+            .as_str()
+            .ok_or_else(|| bad("array without dtype"))?
+            .parse()?;
+        let shape = a["shape"]
+            .as_array()
+            .ok_or_else(|| bad("array without shape"))?
+            .iter()
+            .map(|d| d.as_u64().map(|d| d as usize).ok_or_else(|| bad("bad dim")))
+            .collect::<Result<_>>()?;
+        return Ok((Some(dtype), shape, false));
+    }
+    if let Some(s) = v.get("scalar") {
+        let d = ndserve_proto::ops::scalar_dtype(&scalar(s)?);
+        return Ok((Some(d), vec![], true));
+    }
+    if let Some(x) = v.get("value").or_else(|| v.get("list")) {
+        let x = match (x, v.get("list").and_then(Value::as_array)) {
+            (_, Some(items)) => plain_list(items).ok_or_else(|| bad("list of arrays"))?,
+            (x, None) => x.clone(),
+        };
+        if !x.is_array() {
+            let d = match &x {
+                Value::String(_) | Value::Null => None,
+                other => Some(ndserve_proto::ops::scalar_dtype(&scalar(other)?)),
+            };
+            return Ok((d, vec![], true));
+        }
+        let (mut shape, mut flat) = (vec![], vec![]);
+        flatten_list(&x, &mut shape, 0, &mut flat)?;
+        let complex = flat.iter().any(|x| x.get("complex").is_some());
+        return Ok((
+            Some(if complex {
+                DType::Complex128
+            } else {
+                DType::Float64
+            }),
+            shape,
+            false,
+        ));
+    }
+    Err(bad(format!("unsupported argument {v}")))
+}
+
+fn dtype_arg(v: Option<&Value>) -> Result<DType> {
+    let v = v.ok_or_else(|| bad("missing dtype argument"))?;
+    match v
+        .get("dtype")
+        .or_else(|| v.get("value"))
+        .and_then(Value::as_str)
+    {
+        Some(s) => s.parse(),
+        None => match arg_meta(v)? {
+            (Some(d), _, _) => Ok(d),
+            _ => Err(bad(format!("not a dtype: {v}"))),
+        },
+    }
+}
+
+/// Answers the introspection and dtype utilities locally, as the SDK does (no server
+/// data is needed): `shape`, `ndim`, `size`, `isscalar`, `iscomplexobj`, `isrealobj`,
+/// `result_type`, `promote_types`, `finfo`, `iinfo`, `issubdtype`.
+fn local_answer(
+    op: &str,
+    args: &[Value],
+    kwargs: &serde_json::Map<String, Value>,
+) -> Result<Option<Value>> {
+    use ndserve_client::ops_linalg as ol;
+    let first = || arg_at(args, kwargs, 0, "a").ok_or_else(|| bad("missing argument"));
+    Ok(Some(match op {
+        "shape" => json!({"value": arg_meta(first()?)?.1}),
+        "ndim" => json!({"value": arg_meta(first()?)?.1.len()}),
+        "size" => {
+            let shape = arg_meta(first()?)?.1;
+            match arg_at(args, kwargs, 1, "axis").and_then(|v| v.get("value")) {
+                None | Some(Value::Null) => json!({"value": shape.iter().product::<usize>()}),
+                Some(ax) => {
+                    let ax = ax.as_i64().ok_or_else(|| bad("bad axis"))?;
+                    let ax = ndserve_proto::shape::normalize_axis(op, ax, shape.len())?;
+                    json!({"value": shape[ax]})
+                }
+            }
+        }
+        "isscalar" => {
+            let v = arg_at(args, kwargs, 0, "element").ok_or_else(|| bad("missing argument"))?;
+            json!({"value": v.get("scalar").is_some() || v.get("value").is_some_and(|x| !x.is_array() && !x.is_null())})
+        }
+        "iscomplexobj" | "isrealobj" => {
+            let c = arg_meta(first()?)?.0.is_some_and(DType::is_complex);
+            json!({"value": if op == "iscomplexobj" { c } else { !c }})
+        }
+        "result_type" => {
+            let items: Vec<&Value> = match args
+                .first()
+                .and_then(|a| a.get("list"))
+                .and_then(Value::as_array)
+            {
+                Some(l) => l.iter().collect(),
+                None => args.iter().collect(),
+            };
+            let mut ops = Vec::new();
+            for it in items {
+                if let Some(d) = it.get("dtype").and_then(Value::as_str) {
+                    ops.push(ndserve_proto::Operand::Array(d.parse()?));
+                } else if let Some(s) = it.get("scalar") {
+                    ops.push(ndserve_proto::Operand::Scalar(scalar(s)?.kind()));
+                } else {
+                    let d = arg_meta(it)?
+                        .0
+                        .ok_or_else(|| bad("not an array or dtype"))?;
+                    ops.push(ndserve_proto::Operand::Array(d));
+                }
+            }
+            let d = ol::result_type(&ops).ok_or_else(|| {
+                Error::invalid(
+                    op,
+                    "arrays_and_dtypes",
+                    "at least one array or dtype is required",
+                )
+            })?;
+            json!({"dtype": d.name()})
+        }
+        "promote_types" => {
+            let a = dtype_arg(arg_at(args, kwargs, 0, "type1"))?;
+            let b = dtype_arg(arg_at(args, kwargs, 1, "type2"))?;
+            json!({"dtype": ol::promote_types(a, b).name()})
+        }
+        "issubdtype" => {
+            let a = dtype_arg(arg_at(args, kwargs, 0, "arg1"))?;
+            let b = dtype_arg(arg_at(args, kwargs, 1, "arg2"))?;
+            json!({"value": ol::issubdtype(a, b)})
+        }
+        "finfo" => {
+            let f = ol::finfo(dtype_arg(arg_at(args, kwargs, 0, "dtype"))?)?;
+            json!({"value": {
+                "bits": f.bits, "dtype": f.dtype.name(), "eps": f.eps, "max": f.max,
+                "min": f.min, "tiny": f.tiny, "smallest_subnormal": f.smallest_subnormal,
+                "precision": f.precision, "resolution": f.resolution,
+            }})
+        }
+        "iinfo" => {
+            let i = ol::iinfo(dtype_arg(arg_at(args, kwargs, 0, "type"))?)?;
+            let num = |x: i128| -> Value {
+                match i64::try_from(x) {
+                    Ok(v) => json!(v),
+                    Err(_) => json!(x as u64),
+                }
+            };
+            json!({"value": {"bits": i.bits, "dtype": i.dtype.name(), "min": num(i.min), "max": num(i.max)}})
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// `tensordot`'s `axes=[[a...], [b...]]` travels flat as `[a..., b...]` (the attribute
+/// format has no nested lists); an int or a pair of ints is left as it is.
+fn flat_tensordot_axes(
+    op: &str,
+    args: &[Value],
+    kwargs: &serde_json::Map<String, Value>,
+) -> (Vec<Value>, serde_json::Map<String, Value>) {
+    let (mut args, mut kwargs) = (args.to_vec(), kwargs.clone());
+    if op == "tensordot" {
+        let slot = if args.len() > 2 {
+            args.get_mut(2)
+        } else {
+            kwargs.get_mut("axes")
+        };
+        if let Some(v) = slot
+            && let Some(Value::Array(pair)) = v.get("value")
+            && pair.len() == 2
+            && pair.iter().all(Value::is_array)
+        {
+            let flat: Vec<Value> = pair
+                .iter()
+                .flat_map(|p| p.as_array().cloned().unwrap_or_default())
+                .collect();
+            *v = json!({"value": flat});
+        }
+    }
+    (args, kwargs)
+}
+
 /// Runs one case through the SDK; returns the answer's `result`.
 pub async fn run_case(client: &Client, case: &Value) -> Result<Value> {
     let op = case["op"].as_str().ok_or_else(|| bad("case without op"))?;
     let empty = vec![];
     let args = case["args"].as_array().unwrap_or(&empty);
+    if op == "random.seed" {
+        // The session's seed lives in the client.
+        let seed = args
+            .first()
+            .and_then(|a| a.get("value"))
+            .and_then(Value::as_i64)
+            .ok_or_else(|| bad("random.seed needs an int"))?;
+        client.random().seed(seed)?;
+        return Ok(json!({ "value": null }));
+    }
     let no_kwargs = serde_json::Map::new();
     let kwargs = case["kwargs"].as_object().unwrap_or(&no_kwargs);
+    if let Some(v) = local_answer(op, args, kwargs)? {
+        return Ok(v);
+    }
+    let (args, kwargs) = &flat_tensordot_axes(op, args, kwargs);
     let d = decode(client, op, args, kwargs).await?;
     let outs = client.call(op, &d.inputs, d.attrs)?;
-    if outs.len() == 1 {
+    // Ops that return a tuple even of one array.
+    let tuple = matches!(
+        op,
+        "split"
+            | "array_split"
+            | "hsplit"
+            | "vsplit"
+            | "dsplit"
+            | "broadcast_arrays"
+            | "ix_"
+            | "diag_indices"
+    );
+    if outs.len() == 1 && !tuple {
         encode_result(&outs[0]).await
     } else {
         let mut items = Vec::with_capacity(outs.len());

@@ -70,6 +70,34 @@ macro_rules! for_each_unary_op {
                 bool: none, int: none, float: {|x| x.ln_1p()}, complex: {|x| x.ln_1p()}),
             (cbrt, Float, "Cube root, element-wise (np.cbrt).",
                 bool: none, int: none, float: {|x| x.cbrt()}, complex: none),
+            (fabs, Float, "Absolute value of real input, as a float (np.fabs).",
+                bool: none, int: none, float: {|x| x.abs()}, complex: none),
+            (reciprocal, IntBool, "Reciprocal 1/x, element-wise; integers divide as integers (np.reciprocal).",
+                bool: none, int: {|x| x.recip_np()}, float: {|x| x.recip()}, complex: {|x| C::div_np(C::one(), x)}),
+            (deg2rad, Float, "Degrees to radians, element-wise (np.deg2rad).",
+                bool: none, int: none, float: {|x| x.deg2rad_np()}, complex: none),
+            (rad2deg, Float, "Radians to degrees, element-wise (np.rad2deg).",
+                bool: none, int: none, float: {|x| x.rad2deg_np()}, complex: none),
+            (ceil, Same, "Ceiling, element-wise; integers and bool are kept (np.ceil).",
+                bool: {|x| x}, int: {|x| x}, float: {|x| x.ceil()}, complex: none),
+            (floor, Same, "Floor, element-wise; integers and bool are kept (np.floor).",
+                bool: {|x| x}, int: {|x| x}, float: {|x| x.floor()}, complex: none),
+            (trunc, Same, "Truncation toward zero, element-wise; integers and bool are kept (np.trunc).",
+                bool: {|x| x}, int: {|x| x}, float: {|x| x.trunc()}, complex: none),
+            (fix, Same, "Round toward zero, element-wise; integers and bool are kept (np.fix).",
+                bool: {|x| x}, int: {|x| x}, float: {|x| x.trunc()}, complex: none),
+            (sign, Same, "Sign, element-wise; complex gives x/|x| (np.sign).",
+                bool: none, int: {|x| x.sign_np()}, float: {|x| x.sign_np()}, complex: {|x| x.sign_np()}),
+            (sinc, Div, "Normalized sinc sin(pi x)/(pi x), element-wise (np.sinc).",
+                bool: none, int: none, float: {|x| x.sinc_np()}, complex: {|x| x.sinc_np()}),
+            (conj, IntBool, "Complex conjugate, element-wise (np.conj).",
+                bool: none, int: {|x| x}, float: {|x| x}, complex: {|x| x.conj_np()}),
+            (conjugate, IntBool, "Complex conjugate, element-wise (np.conjugate).",
+                bool: none, int: {|x| x}, float: {|x| x}, complex: {|x| x.conj_np()}),
+            (bitwise_not, Same, "Bitwise NOT, element-wise (np.bitwise_not).",
+                bool: {|x| !x}, int: {|x| !x}, float: none, complex: none),
+            (invert, Same, "Bitwise NOT, element-wise (np.invert).",
+                bool: {|x| !x}, int: {|x| !x}, float: none, complex: none),
         }
     };
 }
@@ -83,6 +111,10 @@ macro_rules! for_each_unary_real_op {
                 bool: {|x| x}, int: {|x| x.abs_np()}, float: {|x| x.abs()}, complex: {|x| x.norm()}),
             (absolute, Same, "Absolute value, element-wise (np.absolute).",
                 bool: {|x| x}, int: {|x| x.abs_np()}, float: {|x| x.abs()}, complex: {|x| x.norm()}),
+            (real, Same, "Real part, element-wise (np.real).",
+                bool: {|x| x}, int: {|x| x}, float: {|x| x}, complex: {|x| x.re()}),
+            (imag, Same, "Imaginary part, element-wise; zero for real input (np.imag).",
+                bool: {|_x| false}, int: {|_x| T::zero()}, float: {|_x| T::zero()}, complex: {|x| x.im()}),
         }
     };
 }
@@ -100,6 +132,16 @@ macro_rules! for_each_unary_pred_op {
                 bool: {|_x| true}, int: {|_x| true}, float: {|x| x.is_finite()}, complex: {|x| x.re().is_finite() && x.im().is_finite()}),
             (logical_not, Same, "Logical NOT, element-wise (np.logical_not).",
                 bool: {|x| !x}, int: {|x| x.is_zero()}, float: {|x| x.is_zero()}, complex: {|x| x.is_zero()}),
+            (isneginf, Same, "Test for negative infinity, element-wise (np.isneginf).",
+                bool: {|_x| false}, int: {|_x| false}, float: {|x| x == T::neg_infinity()}, complex: none),
+            (isposinf, Same, "Test for positive infinity, element-wise (np.isposinf).",
+                bool: {|_x| false}, int: {|_x| false}, float: {|x| x == T::infinity()}, complex: none),
+            (iscomplex, Same, "Whether the imaginary part is non-zero, element-wise (np.iscomplex).",
+                bool: {|_x| false}, int: {|_x| false}, float: {|_x| false}, complex: {|x| x.im() != num_traits::Zero::zero()}),
+            (isreal, Same, "Whether the imaginary part is zero, element-wise (np.isreal).",
+                bool: {|_x| true}, int: {|_x| true}, float: {|_x| true}, complex: {|x| x.im() == num_traits::Zero::zero()}),
+            (signbit, Same, "Whether the sign bit is set, element-wise (np.signbit).",
+                bool: {|_x| false}, int: {|x| x.is_negative_np()}, float: {|x| x.is_sign_negative()}, complex: none),
         }
     };
 }
@@ -140,6 +182,38 @@ macro_rules! for_each_binary_op {
                 bool: none, int: none, float: {|a, b| a.atan2(b)}, complex: none),
             (hypot, Float, "sqrt(x1**2 + x2**2), element-wise (np.hypot).",
                 bool: none, int: none, float: {|a, b| a.hypot(b)}, complex: none),
+            (float_power, F64, "First array raised to powers from the second, in float64/complex128 (np.float_power).",
+                bool: none, int: none, float: {|a, b| a.powf(b)}, complex: {|a, b| C::pow_np(a, b)}),
+            (logaddexp, Float, "log(exp(x1) + exp(x2)), element-wise (np.logaddexp).",
+                bool: none, int: none, float: {|a, b| a.logaddexp_np(b)}, complex: none),
+            (logaddexp2, Float, "log2(2**x1 + 2**x2), element-wise (np.logaddexp2).",
+                bool: none, int: none, float: {|a, b| a.logaddexp2_np(b)}, complex: none),
+            (nextafter, Float, "The next float after x1 towards x2, element-wise (np.nextafter).",
+                bool: none, int: none, float: {|a, b| a.nextafter_np(b)}, complex: none),
+            (heaviside, Float, "Heaviside step function, x2 where x1 == 0 (np.heaviside).",
+                bool: none, int: none, float: {|a, b| a.heaviside_np(b)}, complex: none),
+            (copysign, Float, "x1 with the sign of x2, element-wise (np.copysign).",
+                bool: none, int: none, float: {|a, b| a.copysign_np(b)}, complex: none),
+            (gcd, Same, "Greatest common divisor of |x1| and |x2| (np.gcd).",
+                bool: none, int: {|a, b| a.gcd_np(b)}, float: none, complex: none),
+            (lcm, Same, "Lowest common multiple of |x1| and |x2| (np.lcm).",
+                bool: none, int: {|a, b| a.lcm_np(b)}, float: none, complex: none),
+            (bitwise_and, Same, "Bitwise AND, element-wise (np.bitwise_and).",
+                bool: {|a, b| a & b}, int: {|a, b| a & b}, float: none, complex: none),
+            (bitwise_or, Same, "Bitwise OR, element-wise (np.bitwise_or).",
+                bool: {|a, b| a | b}, int: {|a, b| a | b}, float: none, complex: none),
+            (bitwise_xor, Same, "Bitwise XOR, element-wise (np.bitwise_xor).",
+                bool: {|a, b| a ^ b}, int: {|a, b| a ^ b}, float: none, complex: none),
+            (left_shift, IntBool, "Shift the bits of x1 left by x2, element-wise (np.left_shift).",
+                bool: none, int: {|a, b| a.shl_np(b)}, float: none, complex: none),
+            (right_shift, IntBool, "Shift the bits of x1 right by x2, element-wise (np.right_shift).",
+                bool: none, int: {|a, b| a.shr_np(b)}, float: none, complex: none),
+            (fmod, IntBool, "C remainder with the dividend's sign, element-wise (np.fmod).",
+                bool: none, int: {|a, b| a.fmod_np(b)}, float: {|a, b| a % b}, complex: none),
+            (fmax, Same, "Element-wise maximum, ignoring NaNs (np.fmax).",
+                bool: {|a, b| a | b}, int: {|a, b| if a >= b { a } else { b }}, float: {|a, b| a.fmax_np(b)}, complex: {|a, b| a.fmax_np(b)}),
+            (fmin, Same, "Element-wise minimum, ignoring NaNs (np.fmin).",
+                bool: {|a, b| a & b}, int: {|a, b| if a <= b { a } else { b }}, float: {|a, b| a.fmin_np(b)}, complex: {|a, b| a.fmin_np(b)}),
         }
     };
 }
@@ -199,6 +273,8 @@ pub enum Rule {
     Div,
     /// Inputs are truth values.
     Logical,
+    /// Everything computes in float64, or complex128 for complex input (`float_power`).
+    F64,
 }
 
 /// Which dtype kinds have a loop.
@@ -343,9 +419,22 @@ pub fn plan(call: &Call<'_>) -> Result<Plan> {
         Rule::Same => promoted,
         Rule::IntBool if promoted == DType::Bool => DType::Int8,
         Rule::IntBool => promoted,
-        Rule::Float => promoted.to_inexact(),
+        // NumPy picks the first float loop every input casts to safely: each array input
+        // goes to its own smallest float (int8 with uint16 is float32, not float64).
+        Rule::Float if !promoted.is_inexact() => call
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::Array(m) => Some(m.dtype.to_inexact()),
+                Input::Scalar(_) => None,
+            })
+            .reduce(crate::dtype::promote_types)
+            .unwrap_or_else(|| promoted.to_inexact()),
+        Rule::Float => promoted,
         Rule::Div if !promoted.is_inexact() => DType::Float64,
         Rule::Div => promoted,
+        Rule::F64 if promoted.is_complex() => DType::Complex128,
+        Rule::F64 => DType::Float64,
     };
     // A Python int must fit the integer dtype it meets (NumPy 2 raises OverflowError);
     // comparisons instead compare the true values (NumPy 2 does the same).

@@ -24,8 +24,12 @@ pub mod creation;
 pub mod elementwise;
 pub mod index;
 pub mod linalg;
+pub mod math;
+pub mod products;
+pub mod random;
 pub mod reduce;
 pub mod shape_ops;
+pub mod stats;
 
 /// The dtype and shape of an array.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -110,6 +114,9 @@ pub struct Param {
     pub name: &'static str,
     /// How it travels.
     pub kind: ParamKind,
+    /// NumPy's default of an optional array parameter (`uniform`'s `low=0.0`): a caller
+    /// that omits it sends this scalar in its place.
+    pub default: Option<Scalar>,
 }
 
 /// Shorthand for an array parameter.
@@ -117,6 +124,15 @@ pub const fn arr(name: &'static str) -> Param {
     Param {
         name,
         kind: ParamKind::Array,
+        default: None,
+    }
+}
+/// Shorthand for an optional array parameter with a scalar default.
+pub const fn arr_or(name: &'static str, default: Scalar) -> Param {
+    Param {
+        name,
+        kind: ParamKind::Array,
+        default: Some(default),
     }
 }
 /// Shorthand for an attribute parameter.
@@ -124,6 +140,7 @@ pub const fn attr(name: &'static str) -> Param {
     Param {
         name,
         kind: ParamKind::Attr,
+        default: None,
     }
 }
 /// Shorthand for an array-list parameter.
@@ -131,6 +148,7 @@ pub const fn arrs(name: &'static str) -> Param {
     Param {
         name,
         kind: ParamKind::ArrayList,
+        default: None,
     }
 }
 
@@ -199,9 +217,13 @@ pub fn catalogue() -> &'static [OpDef] {
         v.extend(creation::defs());
         v.extend(elementwise::defs());
         v.extend(reduce::defs());
+        v.extend(stats::defs());
         v.extend(shape_ops::defs());
         v.extend(index::defs());
         v.extend(linalg::defs());
+        v.extend(math::defs());
+        v.extend(products::defs());
+        v.extend(random::defs());
         v
     })
 }

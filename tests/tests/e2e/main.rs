@@ -2,6 +2,7 @@
 //!
 //! One test binary with modules: each binary links the whole tree, and CI has two cores.
 
+mod coverage;
 mod raw;
 mod sdk;
 

@@ -22,7 +22,7 @@ use num_traits::{Float, FloatConst, Num, Zero};
 use super::array::Element;
 
 /// Integer elements (`int8` ... `uint64`). Arithmetic wraps, as NumPy's C loops do.
-pub trait IntElem: Element + Ord + Zero + Send + Sync {
+pub trait IntElem: Element + Ord + Zero + num_traits::PrimInt + Send + Sync {
     /// True for signed types.
     const SIGNED: bool;
     /// `-x`, wrapping (`-(-128)` is `-128`, `-1u8` is `255`).
@@ -306,6 +306,16 @@ pub trait ComplexElem: Element + Num + std::ops::Neg<Output = Self> + Send + Syn
     fn lt_np(a: Self, b: Self) -> bool;
     /// `a <= b`, lexicographic (NumPy's `CLE`).
     fn le_np(a: Self, b: Self) -> bool;
+    /// Complex conjugate.
+    fn conj_np(self) -> Self;
+    /// `np.sign` of NumPy 2: `z / |z|`, 0 for 0.
+    fn sign_np(self) -> Self;
+    /// `np.sinc`: `sin(pi z) / (pi z)`, computed as NumPy's Python code does.
+    fn sinc_np(self) -> Self;
+    /// `np.fmax`: the lexicographic maximum, ignoring NaNs.
+    fn fmax_np(self, b: Self) -> Self;
+    /// `np.fmin`: the lexicographic minimum, ignoring NaNs.
+    fn fmin_np(self, b: Self) -> Self;
 }
 
 macro_rules! complex_elem {
@@ -429,6 +439,29 @@ macro_rules! complex_elem {
             #[inline(always)]
             fn le_np(a: Self, b: Self) -> bool {
                 cle(a, b)
+            }
+            #[inline(always)]
+            fn conj_np(self) -> Self {
+                self.conj()
+            }
+            #[inline]
+            fn sign_np(self) -> Self {
+                let n = self.re.hypot(self.im);
+                if n == 0.0 { Self::new(0.0, 0.0) } else { Self::new(self.re / n, self.im / n) }
+            }
+            #[inline]
+            fn sinc_np(self) -> Self {
+                let z = if self.re == 0.0 && self.im == 0.0 { Self::new(1.0e-20, 0.0) } else { self };
+                let y = z * Self::new(<$R as FloatConst>::PI(), 0.0);
+                cdiv(<$C as ComplexElem>::sin(y), y)
+            }
+            #[inline]
+            fn fmax_np(self, b: Self) -> Self {
+                if cge(self, b) || b.re.is_nan() || b.im.is_nan() { self } else { b }
+            }
+            #[inline]
+            fn fmin_np(self, b: Self) -> Self {
+                if cle(self, b) || b.re.is_nan() || b.im.is_nan() { self } else { b }
             }
         }
     )*};
@@ -1031,6 +1064,237 @@ fn catanh<R: ComplexReal>(z: Complex<R>) -> Complex<R> {
     };
     Complex::new(rx.copysign(x), ry.copysign(y))
 }
+
+/// The integer loops of the math rows that need bit-level access (`np.gcd`, shifts, ...),
+/// for every [`IntElem`].
+pub trait IntMath: IntElem {
+    /// `np.reciprocal` of an integer: `1 / x` truncated, 0 for 0 (NumPy's special case).
+    #[inline]
+    fn recip_np(self) -> Self {
+        if self.is_zero() {
+            self
+        } else {
+            Self::one() / self
+        }
+    }
+    /// `np.sign`: -1, 0 or 1.
+    #[inline]
+    fn sign_np(self) -> Self {
+        if self > Self::zero() {
+            Self::one()
+        } else if self < Self::zero() {
+            Self::zero() - Self::one()
+        } else {
+            self
+        }
+    }
+    /// `np.fmod`: C's `%` (the dividend's sign); 0 where `b` is 0 or the quotient overflows.
+    #[inline]
+    fn fmod_np(self, b: Self) -> Self {
+        if b.is_zero() {
+            return b;
+        }
+        match self.checked_div(&b) {
+            Some(q) => self - q * b,
+            None => Self::zero(),
+        }
+    }
+    /// `np.gcd`: the gcd of `|a|` and `|b|`, wrapping as NumPy's (`gcd(-128, 0)` is -128 in int8).
+    #[inline]
+    fn gcd_np(self, b: Self) -> Self {
+        wrap_int(gcd_u128(abs_u128(self), abs_u128(b)) as i128)
+    }
+    /// `np.lcm`: `|a / gcd * b|`, wrapping.
+    #[inline]
+    fn lcm_np(self, b: Self) -> Self {
+        let (x, y) = (abs_u128(self), abs_u128(b));
+        let g = gcd_u128(x, y);
+        x.checked_div(g)
+            .map_or(Self::zero(), |q| wrap_int(q.wrapping_mul(y) as i128))
+    }
+    /// `np.left_shift`: 0 once the shift reaches the width (or is negative).
+    #[inline]
+    fn shl_np(self, b: Self) -> Self {
+        match b.to_u64() {
+            Some(n) if n < Self::BITS as u64 => self << n as usize,
+            _ => Self::zero(),
+        }
+    }
+    /// `np.right_shift`: arithmetic for signed types; past the width, 0 or -1 by sign.
+    #[inline]
+    fn shr_np(self, b: Self) -> Self {
+        match b.to_u64() {
+            Some(n) if n < Self::BITS as u64 => self >> n as usize,
+            _ if self < Self::zero() => Self::zero() - Self::one(),
+            _ => Self::zero(),
+        }
+    }
+    /// Width in bits.
+    const BITS: u32 = (std::mem::size_of::<Self>() * 8) as u32;
+}
+impl<T: IntElem> IntMath for T {}
+
+#[inline]
+fn abs_u128<T: IntElem>(x: T) -> u128 {
+    x.to_i128()
+        .expect("64-bit integers fit i128")
+        .unsigned_abs()
+}
+
+#[inline]
+fn gcd_u128(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// `v` modulo 2^bits, as `T` (two's complement for signed types).
+#[inline]
+fn wrap_int<T: IntElem>(v: i128) -> T {
+    let bits = std::mem::size_of::<T>() * 8;
+    let m = v.rem_euclid(1i128 << bits);
+    let signed = T::min_value() < T::zero();
+    let m = if signed && m >= 1i128 << (bits - 1) {
+        m - (1i128 << bits)
+    } else {
+        m
+    };
+    T::from(m).expect("wrapped into range")
+}
+
+/// The float loops of the math rows, for every [`FloatElem`]; they compute in the element
+/// type as NumPy's loops do (the 16-bit types through f32 per operation).
+pub trait FloatMath: FloatElem {
+    /// `np.deg2rad`.
+    #[inline]
+    fn deg2rad_np(self) -> Self {
+        self * c::<Self>(std::f64::consts::PI / 180.0)
+    }
+    /// `np.rad2deg`.
+    #[inline]
+    fn rad2deg_np(self) -> Self {
+        self * c::<Self>(180.0 / std::f64::consts::PI)
+    }
+    /// `np.sign`: NaN for NaN, else -1, 0 or 1.
+    #[inline]
+    fn sign_np(self) -> Self {
+        if self > Self::zero() {
+            Self::one()
+        } else if self < Self::zero() {
+            -Self::one()
+        } else if self.is_nan() {
+            self
+        } else {
+            Self::zero()
+        }
+    }
+    /// `np.sinc`: `sin(pi x) / (pi x)` with `x = 1e-20` at 0, as NumPy's Python code does.
+    #[inline]
+    fn sinc_np(self) -> Self {
+        let x = if self.is_zero() {
+            c::<Self>(1.0e-20)
+        } else {
+            self
+        };
+        let y = c::<Self>(std::f64::consts::PI) * x;
+        y.sin() / y
+    }
+    /// `np.logaddexp` (NumPy's `npy_logaddexp`).
+    #[inline]
+    fn logaddexp_np(self, y: Self) -> Self {
+        if self == y {
+            return self + c::<Self>(std::f64::consts::LN_2);
+        }
+        let t = self - y;
+        if t > Self::zero() {
+            self + (-t).exp().ln_1p()
+        } else if t <= Self::zero() {
+            y + t.exp().ln_1p()
+        } else {
+            t
+        }
+    }
+    /// `np.logaddexp2` (NumPy's `npy_logaddexp2`).
+    #[inline]
+    fn logaddexp2_np(self, y: Self) -> Self {
+        if self == y {
+            return self + Self::one();
+        }
+        let log2e = c::<Self>(std::f64::consts::LOG2_E);
+        let t = self - y;
+        if t > Self::zero() {
+            self + log2e * (-t).exp2().ln_1p()
+        } else if t <= Self::zero() {
+            y + log2e * t.exp2().ln_1p()
+        } else {
+            t
+        }
+    }
+    /// `np.heaviside`: 0 below 0, 1 above, `h` at 0, NaN for NaN.
+    #[inline]
+    fn heaviside_np(self, h: Self) -> Self {
+        if self < Self::zero() {
+            Self::zero()
+        } else if self > Self::zero() {
+            Self::one()
+        } else if self.is_zero() {
+            h
+        } else {
+            self
+        }
+    }
+    /// `np.copysign`: the magnitude of `self` with the sign bit of `s` (NaNs too).
+    #[inline]
+    fn copysign_np(self, s: Self) -> Self {
+        if self.is_sign_negative() == s.is_sign_negative() {
+            self
+        } else {
+            -self
+        }
+    }
+    /// `np.fmax`: the maximum, ignoring a NaN; ties give `self`.
+    #[inline]
+    fn fmax_np(self, b: Self) -> Self {
+        if self >= b || b.is_nan() { self } else { b }
+    }
+    /// `np.fmin`: the minimum, ignoring a NaN; ties give `self`.
+    #[inline]
+    fn fmin_np(self, b: Self) -> Self {
+        if self <= b || b.is_nan() { self } else { b }
+    }
+    /// `np.nextafter`: the next representable value of this dtype after `self` towards `y`.
+    fn nextafter_np(self, y: Self) -> Self {
+        if self.is_nan() || y.is_nan() {
+            return Self::nan();
+        }
+        if self == y {
+            return y;
+        }
+        let up = y > self;
+        let x = self.to_f64().expect("float");
+        // Sign-magnitude bits: +1 grows the magnitude, -1 shrinks it.
+        let step = |bits: u64, sign: u64| -> u64 {
+            if bits & !sign == 0 {
+                1 | if up { 0 } else { sign }
+            } else if up == (bits & sign == 0) {
+                bits + 1
+            } else {
+                bits - 1
+            }
+        };
+        let r = match std::mem::size_of::<Self>() {
+            8 => f64::from_bits(step(x.to_bits(), 1 << 63)),
+            4 => f32::from_bits(step((x as f32).to_bits() as u64, 1 << 31) as u32) as f64,
+            _ if Self::epsilon().to_f64() == Some(f16::EPSILON.to_f64()) => {
+                f16::from_bits(step(f16::from_f64(x).to_bits() as u64, 1 << 15) as u16).to_f64()
+            }
+            _ => bf16::from_bits(step(bf16::from_f64(x).to_bits() as u64, 1 << 15) as u16).to_f64(),
+        };
+        c::<Self>(r)
+    }
+}
+impl<T: FloatElem> FloatMath for T {}
 
 #[cfg(test)]
 mod tests {

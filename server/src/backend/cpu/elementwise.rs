@@ -13,7 +13,7 @@ use num_traits::Float as _;
 use rayon::prelude::*;
 
 use super::array::{Element, HostArray, Nd};
-use super::elem::{ComplexElem, FloatElem, IntElem};
+use super::elem::{ComplexElem, FloatElem, FloatMath, IntElem, IntMath};
 use super::kernels::{KernelCall, KernelFn};
 
 /// Arrays with at least this many elements are mapped in parallel.

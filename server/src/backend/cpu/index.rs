@@ -1,16 +1,38 @@
 //! Indexing: `getitem` with NumPy basic indexing (ints, slices with any step, newaxis,
 //! ellipsis). The result is a view of the same shared data.
 
-use ndarray::SliceInfoElem;
-use ndserve_proto::Result;
-use ndserve_proto::ops::index::{AxisSel, plan};
+use half::{bf16, f16};
+use ndarray::{ArcArray, IxDyn, SliceInfoElem};
+use ndserve_proto::ops::index::{
+    AdvPlan, AxisSel, OutDim, adv_plan, diag_indices_args, diagonal_plan, plan, select_out,
+    take_along_plan, take_plan, update_check, where_out,
+};
+use ndserve_proto::shape::c_strides;
+use ndserve_proto::{DType, Error, IndexItem, Result};
+use num_complex::{Complex32, Complex64};
 
 use super::array::{Element, HostArray};
-use super::kernels::KernelCall;
+use super::cast::cast;
+use super::gather::{axis_offsets, c_vec, gather, i64_values, outer_offsets};
+use super::kernels::{CpuInput, KernelCall};
+use super::shape::reshape_c;
 
 /// The kernels of this family.
 pub fn kernels() -> Vec<(&'static str, super::KernelFn)> {
-    vec![("getitem", getitem as super::KernelFn)]
+    vec![
+        ("getitem", getitem as super::KernelFn),
+        ("index_update", index_update),
+        ("index_add", index_update),
+        ("index_min", index_update),
+        ("index_max", index_update),
+        ("take", take),
+        ("take_along_axis", take_along_axis),
+        ("where", where3),
+        ("select", select),
+        ("diagonal", diagonal),
+        ("diag_indices", diag_indices),
+        ("ix_", ix),
+    ]
 }
 
 /// One resolved selection as ndarray's slice element.
@@ -47,6 +69,10 @@ fn slice_elem(sel: &AxisSel) -> SliceInfoElem {
 }
 
 fn getitem(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let key = call.attrs.index(call.op, "key")?;
+    if key.iter().any(|k| matches!(k, IndexItem::Array(_))) {
+        return getitem_adv(call);
+    }
     let plan = plan(&call.call())?;
     let elems: Vec<SliceInfoElem> = plan.sels.iter().map(slice_elem).collect();
     let a = call.inputs[0].as_array();
@@ -56,10 +82,352 @@ fn getitem(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
     })])
 }
 
+// ---- advanced indexing, gathers and selection ---------------------------------------
+
+fn oob(op: &str, v: i64, axis: usize, n: usize) -> Error {
+    Error::invalid(
+        op,
+        "key",
+        format!("index {v} is out of bounds for axis {axis} with size {n}"),
+    )
+}
+
+/// Normalises index `v` on an axis of length `n` (NumPy's `mode='raise'`).
+fn norm_index(op: &str, v: i64, axis: usize, n: usize) -> Result<usize> {
+    let p = if v < 0 { v + n as i64 } else { v };
+    if p < 0 || p >= n as i64 {
+        return Err(oob(op, v, axis, n));
+    }
+    Ok(p as usize)
+}
+
+/// The flat offsets into input 0 that an advanced index selects, in the result's C order.
+fn adv_offsets(call: &KernelCall<'_>, p: &AdvPlan) -> Result<Vec<usize>> {
+    let shape = call.metas[0].shape().to_vec();
+    let st = c_strides(&shape);
+    let base: usize = p.ints.iter().map(|&(ax, pos)| pos * st[ax]).sum();
+    let bn: usize = p.bshape.iter().product();
+    let mut adv = vec![0usize; bn];
+    for &(ax, pos) in &p.arrays {
+        let CpuInput::Array(h) = &call.inputs[pos] else {
+            return Err(Error::internal(call.op, "index operand is not an array"));
+        };
+        let vals = i64_values(h, &p.bshape)?;
+        for (o, v) in adv.iter_mut().zip(vals) {
+            *o += norm_index(call.op, v, ax, shape[ax])? * st[ax];
+        }
+    }
+    let dims: Vec<Vec<usize>> = p
+        .dims
+        .iter()
+        .map(|d| match *d {
+            OutDim::Range {
+                axis,
+                start,
+                step,
+                len,
+            } => (0..len)
+                .map(|i| (start as isize + step * i as isize) as usize * st[axis])
+                .collect(),
+            OutDim::NewAxis => vec![0],
+            OutDim::Adv => adv.clone(),
+        })
+        .collect();
+    Ok(outer_offsets(base, &dims))
+}
+
+fn getitem_adv(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let p = adv_plan(&call.call(), "a")?;
+    let offs = adv_offsets(call, &p)?;
+    Ok(vec![gather(
+        &call.inputs[0].as_array(),
+        &offs,
+        &p.out.shape,
+        None,
+    )])
+}
+
+/// The combining functions of `index_add`/`index_min`/`index_max`.
+trait AtOps: Element {
+    fn add(a: Self, b: Self) -> Self;
+    fn min(a: Self, b: Self) -> Self;
+    fn max(a: Self, b: Self) -> Self;
+}
+
+macro_rules! at_int {
+    ($($T:ty),*) => {$(
+        impl AtOps for $T {
+            fn add(a: Self, b: Self) -> Self { a.wrapping_add(b) }
+            fn min(a: Self, b: Self) -> Self { Ord::min(a, b) }
+            fn max(a: Self, b: Self) -> Self { Ord::max(a, b) }
+        }
+    )*};
+}
+at_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl AtOps for bool {
+    fn add(a: Self, b: Self) -> Self {
+        a | b
+    }
+    fn min(a: Self, b: Self) -> Self {
+        a & b
+    }
+    fn max(a: Self, b: Self) -> Self {
+        a | b
+    }
+}
+
+macro_rules! at_float {
+    ($($T:ty: $to:expr, $from:expr;)*) => {$(
+        impl AtOps for $T {
+            fn add(a: Self, b: Self) -> Self { $from($to(a) + $to(b)) }
+            fn min(a: Self, b: Self) -> Self {
+                if $to(a).is_nan() || $to(a) <= $to(b) { a } else { b }
+            }
+            fn max(a: Self, b: Self) -> Self {
+                if $to(a).is_nan() || $to(a) >= $to(b) { a } else { b }
+            }
+        }
+    )*};
+}
+at_float! {
+    f16: |x: f16| x.to_f64(), f16::from_f64;
+    bf16: |x: bf16| x.to_f64(), bf16::from_f64;
+    f32: |x: f32| x, |x: f32| x;
+    f64: |x: f64| x, |x: f64| x;
+}
+
+macro_rules! at_complex {
+    ($($T:ty),*) => {$(
+        impl AtOps for $T {
+            fn add(a: Self, b: Self) -> Self { a + b }
+            fn min(a: Self, b: Self) -> Self {
+                if a.re.is_nan() || a.im.is_nan() || (a.re, a.im) <= (b.re, b.im) { a } else { b }
+            }
+            fn max(a: Self, b: Self) -> Self {
+                if a.re.is_nan() || a.im.is_nan() || (a.re, a.im) >= (b.re, b.im) { a } else { b }
+            }
+        }
+    )*};
+}
+at_complex!(Complex32, Complex64);
+
+fn index_update(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let (p, dt) = update_check(&call.call())?;
+    let offs = adv_offsets(call, &p)?;
+    let a = call.inputs[0].as_array();
+    let out_dtype = a.dtype();
+    // `b[idx] = y` casts y straight to a's dtype; the ufuncs compute in the promoted one.
+    let work = if call.op == "index_update" {
+        out_dtype
+    } else {
+        dt
+    };
+    let y = call.inputs[1].to_array(dt);
+    let y = cast(&y, work);
+    let a = cast(&a, work);
+    let res = crate::with_dtype!(work, T => {
+        let mut data = c_vec(a.typed::<T>().expect("cast"));
+        let yt = y.typed::<T>().expect("cast");
+        let yshape = &p.out.shape;
+        let mut ys: &[usize] = yt.shape();
+        while ys.len() > yshape.len() && ys[0] == 1 {
+            ys = &ys[1..];
+        }
+        let yv = reshape_c(yt, ys);
+        let yb = yv.broadcast(IxDyn(yshape)).ok_or_else(|| {
+            Error::internal(call.op, "broadcast failed after infer accepted it")
+        })?;
+        let f: fn(T, T) -> T = match call.op {
+            "index_add" => <T as AtOps>::add,
+            "index_min" => <T as AtOps>::min,
+            "index_max" => <T as AtOps>::max,
+            _ => |_, y| y,
+        };
+        for (&o, &v) in offs.iter().zip(yb.iter()) {
+            data[o] = f(data[o], v);
+        }
+        <T as Element>::wrap(
+            ArcArray::from_shape_vec(IxDyn(a.shape()), data).expect("same shape"),
+        )
+    });
+    Ok(vec![cast(&res, out_dtype)])
+}
+
+fn index_values(input: &CpuInput, shape: &[usize]) -> Result<Vec<i64>> {
+    match input {
+        CpuInput::Array(h) => i64_values(h, shape),
+        CpuInput::Scalar(s) => Ok(vec![s.as_int().unwrap_or(0) as i64]),
+    }
+}
+
+fn take(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let plan = take_plan(&call.call())?;
+    let a = call.inputs[0].as_array();
+    let shape: Vec<usize> = if plan.flatten {
+        vec![a.len()]
+    } else {
+        a.shape().to_vec()
+    };
+    let st = c_strides(&shape);
+    let ishape = call.metas[1].shape().to_vec();
+    let n = shape[plan.axis];
+    let idx: Vec<usize> = index_values(&call.inputs[1], &ishape)?
+        .into_iter()
+        .map(|v| match plan.mode {
+            1 => Ok(v.rem_euclid(n.max(1) as i64) as usize),
+            2 => Ok(v.clamp(0, n as i64 - 1).max(0) as usize),
+            _ => norm_index(call.op, v, plan.axis, n),
+        })
+        .collect::<Result<_>>()?;
+    let mut dims: Vec<Vec<usize>> = (0..plan.axis)
+        .map(|j| axis_offsets(shape[j], st[j]))
+        .collect();
+    dims.push(idx.iter().map(|&i| i * st[plan.axis]).collect());
+    dims.extend((plan.axis + 1..shape.len()).map(|j| axis_offsets(shape[j], st[j])));
+    Ok(vec![gather(
+        &a,
+        &outer_offsets(0, &dims),
+        &plan.out.shape,
+        None,
+    )])
+}
+
+fn take_along_axis(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let plan = take_along_plan(&call.call())?;
+    let a = call.inputs[0].as_array();
+    let shape: Vec<usize> = if plan.flatten {
+        vec![a.len()]
+    } else {
+        a.shape().to_vec()
+    };
+    let st = c_strides(&shape);
+    let out = plan.out.shape.clone();
+    let CpuInput::Array(ih) = &call.inputs[1] else {
+        return Err(Error::internal(call.op, "indices is not an array"));
+    };
+    let ishape = ih.shape().to_vec();
+    let ist = c_strides(&ishape);
+    let ivals = i64_values(ih, &ishape)?;
+    let total: usize = out.iter().product();
+    let mut src = Vec::with_capacity(total);
+    let mut coord = vec![0usize; out.len()];
+    for _ in 0..total {
+        let mut ioff = 0;
+        let mut off = 0;
+        for (j, &cj) in coord.iter().enumerate() {
+            ioff += if ishape[j] == 1 { 0 } else { cj * ist[j] };
+            if j != plan.axis {
+                off += if shape[j] == 1 { 0 } else { cj * st[j] };
+            }
+        }
+        let v = norm_index(call.op, ivals[ioff], plan.axis, shape[plan.axis])?;
+        src.push(off + v * st[plan.axis]);
+        for j in (0..coord.len()).rev() {
+            coord[j] += 1;
+            if coord[j] < out[j] {
+                break;
+            }
+            coord[j] = 0;
+        }
+    }
+    Ok(vec![gather(&a, &src, &out, None)])
+}
+
+/// An input cast to `dtype` and broadcast to `shape`, in C order.
+fn broadcast_vec<T: Element>(i: &CpuInput, dtype: DType, shape: &[usize]) -> Result<Vec<T>> {
+    let h = i.to_array(dtype);
+    let x = h.typed::<T>().expect("cast");
+    let b = x
+        .broadcast(IxDyn(shape))
+        .ok_or_else(|| Error::internal("where", "broadcast failed after infer accepted it"))?;
+    Ok(b.iter().copied().collect())
+}
+
+fn where3(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let m = where_out(&call.call())?;
+    let cond: Vec<bool> = broadcast_vec(&call.inputs[0], DType::Bool, &m.shape)?;
+    Ok(vec![crate::with_dtype!(m.dtype, T => {
+        let x: Vec<T> = broadcast_vec(&call.inputs[1], m.dtype, &m.shape)?;
+        let y: Vec<T> = broadcast_vec(&call.inputs[2], m.dtype, &m.shape)?;
+        let v: Vec<T> = cond
+            .iter()
+            .zip(x.into_iter().zip(y))
+            .map(|(&c, (x, y))| if c { x } else { y })
+            .collect();
+        <T as Element>::wrap(ArcArray::from_shape_vec(IxDyn(&m.shape), v).expect("shape"))
+    })])
+}
+
+fn select(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let m = select_out(&call.call())?;
+    let k = call.inputs.len() / 2;
+    let default = call
+        .attrs
+        .scalar(call.op, "default")?
+        .unwrap_or(ndserve_proto::Scalar::Int(0));
+    let conds: Vec<Vec<bool>> = call.inputs[..k]
+        .iter()
+        .map(|i| broadcast_vec(i, DType::Bool, &m.shape))
+        .collect::<Result<_>>()?;
+    Ok(vec![crate::with_dtype!(m.dtype, T => {
+        let d: Vec<T> = broadcast_vec(&CpuInput::Scalar(default), m.dtype, &m.shape)?;
+        let choices: Vec<Vec<T>> = call.inputs[k..]
+            .iter()
+            .map(|i| broadcast_vec(i, m.dtype, &m.shape))
+            .collect::<Result<_>>()?;
+        let v: Vec<T> = (0..d.len())
+            .map(|e| {
+                (0..k)
+                    .find(|&j| conds[j][e])
+                    .map_or(d[e], |j| choices[j][e])
+            })
+            .collect();
+        <T as Element>::wrap(ArcArray::from_shape_vec(IxDyn(&m.shape), v).expect("shape"))
+    })])
+}
+
+fn diagonal(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let (off, a1, a2, m) = diagonal_plan(&call.call())?;
+    let a = call.inputs[0].as_array();
+    let shape = a.shape().to_vec();
+    let st = c_strides(&shape);
+    let mut dims: Vec<Vec<usize>> = (0..shape.len())
+        .filter(|&j| j != a1 && j != a2)
+        .map(|j| axis_offsets(shape[j], st[j]))
+        .collect();
+    let (r0, c0) = ((-off).max(0) as usize, off.max(0) as usize);
+    let len = *m.shape.last().expect("diag axis");
+    dims.push(
+        (0..len)
+            .map(|i| (i + r0) * st[a1] + (i + c0) * st[a2])
+            .collect(),
+    );
+    Ok(vec![gather(&a, &outer_offsets(0, &dims), &m.shape, None)])
+}
+
+fn diag_indices(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let (n, nd) = diag_indices_args(&call.call())?;
+    let r =
+        HostArray::I64(ArcArray::from_shape_vec(IxDyn(&[n]), (0..n as i64).collect()).expect("n"));
+    Ok(vec![r; nd])
+}
+
+fn ix(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    Ok(call
+        .inputs
+        .iter()
+        .zip(call.outs)
+        .map(|(i, m)| {
+            let h = i.to_array(m.dtype);
+            crate::with_array!(&h, x, T => <T as Element>::wrap(reshape_c(x, &m.shape)))
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
-    use ndarray::{ArcArray, IxDyn};
-    use ndserve_proto::{Attr, Attrs, DType, IndexItem};
+    use ndserve_proto::{Attr, Attrs};
 
     use super::super::cast::cast;
     use super::super::kernels::{CpuInput, run};

@@ -81,9 +81,13 @@ fn registry() -> &'static HashMap<&'static str, KernelFn> {
             super::elementwise::kernels(),
             super::creation::kernels(),
             super::reduce::kernels(),
+            super::stats::kernels(),
             super::shape::kernels(),
             super::index::kernels(),
             super::linalg::kernels(),
+            super::math::kernels(),
+            super::products::kernels(),
+            super::random::kernels(),
         ] {
             for (name, k) in list {
                 m.insert(name, k);

@@ -5,11 +5,16 @@ pub mod cast;
 pub mod creation;
 pub mod elem;
 pub mod elementwise;
+pub mod gather;
 pub mod index;
 pub mod kernels;
 pub mod linalg;
+pub mod math;
+pub mod products;
+pub mod random;
 pub mod reduce;
 pub mod shape;
+pub mod stats;
 
 pub use array::{Element, HostArray, Nd};
 pub use kernels::{CpuInput, KernelCall, KernelFn, run, supported_ops};

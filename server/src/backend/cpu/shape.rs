@@ -6,9 +6,14 @@
 
 use ndarray::{Axis, IxDyn};
 use ndserve_proto::ops::shape_ops::{
-    concat_plan, reshape_order, reshape_target, squeeze_axes, transpose_perm,
+    PadMode, axes_perm, concat_plan, flatten_fortran, flip_axes, join_plan, pad_plan, repeat_plan,
+    reshape_order, reshape_target, roll_plan, roll_shifts, rot90_plan, split_plan, squeeze_axes,
+    tile_plan, transpose_perm,
 };
-use ndserve_proto::shape::normalize_axes;
+use ndserve_proto::shape::{c_strides, normalize_axes};
+
+use super::cast::scalar_array;
+use super::gather::{FILL, axis_offsets, gather, outer_offsets};
 use ndserve_proto::{Error, Result};
 
 use super::array::{Element, HostArray, Nd};
@@ -25,6 +30,31 @@ pub fn kernels() -> Vec<(&'static str, super::KernelFn)> {
         ("broadcast_to", broadcast_to),
         ("concatenate", concatenate),
         ("stack", concatenate),
+        ("flatten", flatten),
+        ("swapaxes", permute),
+        ("moveaxis", permute),
+        ("atleast_1d", atleast),
+        ("atleast_2d", atleast),
+        ("atleast_3d", atleast),
+        ("broadcast_arrays", broadcast_arrays),
+        ("hstack", join),
+        ("vstack", join),
+        ("dstack", join),
+        ("column_stack", join),
+        ("append", join),
+        ("split", split),
+        ("array_split", split),
+        ("hsplit", split),
+        ("vsplit", split),
+        ("dsplit", split),
+        ("tile", tile),
+        ("repeat", repeat),
+        ("pad", pad),
+        ("flip", flip),
+        ("flipud", flip),
+        ("fliplr", flip),
+        ("roll", roll),
+        ("rot90", rot90),
     ]
 }
 
@@ -161,6 +191,242 @@ fn concatenate(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
         let out = ndarray::concatenate(Axis(plan.axis), &views)
             .map_err(|e| Error::internal(call.op, e.to_string()))?;
         <T as Element>::wrap(out.into_shared())
+    })])
+}
+
+// ---- rearranging, joining, splitting ------------------------------------------------
+
+fn flatten(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let fortran = flatten_fortran(&call.call())?;
+    let a = input(call)?;
+    let n = a.len();
+    Ok(vec![crate::with_array!(&a, x, T => {
+        <T as Element>::wrap(reshape_order_any(x, &[n], fortran))
+    })])
+}
+
+fn permute(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let perm = axes_perm(&call.call())?;
+    let a = input(call)?;
+    Ok(vec![crate::with_array!(&a, x, T => {
+        <T as Element>::wrap(x.clone().permuted_axes(IxDyn(&perm)))
+    })])
+}
+
+fn reshaped(a: &HostArray, shape: &[usize]) -> HostArray {
+    crate::with_array!(a, x, T => <T as Element>::wrap(reshape_c(x, shape)))
+}
+
+fn atleast(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    Ok(call
+        .inputs
+        .iter()
+        .zip(call.outs)
+        .map(|(i, m)| reshaped(&i.as_array(), &m.shape))
+        .collect())
+}
+
+fn broadcast_arrays(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    call.inputs
+        .iter()
+        .zip(call.outs)
+        .map(|(i, m)| {
+            let a = i.as_array();
+            Ok(crate::with_array!(&a, x, T => {
+                let v = x.broadcast(IxDyn(&m.shape)).ok_or_else(|| {
+                    Error::internal(call.op, "broadcast failed after infer accepted it")
+                })?;
+                <T as Element>::wrap(v.to_owned().into_shared())
+            }))
+        })
+        .collect()
+}
+
+fn join(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let (shapes, plan) = join_plan(&call.call())?;
+    let dtype = plan.out.dtype;
+    let arrays: Vec<HostArray> = call
+        .inputs
+        .iter()
+        .zip(&shapes)
+        .map(|(i, s)| reshaped(&i.to_array(dtype), s))
+        .collect();
+    Ok(vec![crate::with_dtype!(dtype, T => {
+        let views: Vec<_> = arrays
+            .iter()
+            .map(|h| h.typed::<T>().expect("cast to the out dtype").view())
+            .collect();
+        let out = ndarray::concatenate(Axis(plan.axis), &views)
+            .map_err(|e| Error::internal(call.op, e.to_string()))?;
+        <T as Element>::wrap(out.into_shared())
+    })])
+}
+
+fn split(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let (axis, pieces) = split_plan(&call.call())?;
+    let a = input(call)?;
+    Ok(pieces
+        .iter()
+        .map(|&(start, len)| {
+            crate::with_array!(&a, x, T => {
+                let v = x.slice_axis(Axis(axis), ndarray::Slice::from(start..start + len));
+                <T as Element>::wrap(v.to_owned().into_shared())
+            })
+        })
+        .collect())
+}
+
+fn tile(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let (_, src, out) = tile_plan(&call.call())?;
+    let a = input(call)?;
+    let st = c_strides(&src);
+    let dims: Vec<Vec<usize>> = out
+        .iter()
+        .zip(&src)
+        .zip(&st)
+        .map(|((&o, &s), &t)| (0..o).map(|i| (i % s) * t).collect())
+        .collect();
+    Ok(vec![gather(&a, &outer_offsets(0, &dims), &out, None)])
+}
+
+fn repeat(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let plan = repeat_plan(&call.call())?;
+    let a = input(call)?;
+    let shape: Vec<usize> = if plan.flatten {
+        vec![a.len()]
+    } else {
+        a.shape().to_vec()
+    };
+    let st = c_strides(&shape);
+    let dims: Vec<Vec<usize>> = (0..shape.len())
+        .map(|j| {
+            if j == plan.axis {
+                plan.counts
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(p, &k)| std::iter::repeat_n(p * st[j], k))
+                    .collect()
+            } else {
+                axis_offsets(shape[j], st[j])
+            }
+        })
+        .collect();
+    Ok(vec![gather(
+        &a,
+        &outer_offsets(0, &dims),
+        &plan.out.shape,
+        None,
+    )])
+}
+
+/// The source position of padded position `i` (relative to the first original element)
+/// on an axis of length `n`, or `None` for the constant.
+fn pad_src(mode: PadMode, i: i64, n: i64) -> Option<i64> {
+    if (0..n).contains(&i) {
+        return Some(i);
+    }
+    match mode {
+        PadMode::Constant => None,
+        PadMode::Edge => Some(i.clamp(0, n - 1)),
+        PadMode::Wrap => Some(i.rem_euclid(n)),
+        PadMode::Reflect if n == 1 => Some(0),
+        PadMode::Reflect => {
+            let p = 2 * (n - 1);
+            let m = i.rem_euclid(p);
+            Some(if m >= n { p - m } else { m })
+        }
+        PadMode::Symmetric => {
+            let p = 2 * n;
+            let m = i.rem_euclid(p);
+            Some(if m >= n { p - 1 - m } else { m })
+        }
+    }
+}
+
+fn pad(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let plan = pad_plan(&call.call())?;
+    let a = input(call)?;
+    let st = c_strides(a.shape());
+    let dims: Vec<Vec<usize>> = a
+        .shape()
+        .iter()
+        .zip(&plan.widths)
+        .zip(&st)
+        .map(|((&n, &(b, e)), &t)| {
+            (0..n + b + e)
+                .map(
+                    |o| match pad_src(plan.mode, o as i64 - b as i64, n as i64) {
+                        Some(s) => s as usize * t,
+                        None => FILL,
+                    },
+                )
+                .collect()
+        })
+        .collect();
+    let fill = scalar_array(&plan.value, a.dtype());
+    Ok(vec![gather(
+        &a,
+        &outer_offsets(0, &dims),
+        &plan.out.shape,
+        Some(&fill),
+    )])
+}
+
+fn flip(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let axes = flip_axes(&call.call())?;
+    let a = input(call)?;
+    Ok(vec![crate::with_array!(&a, x, T => {
+        let mut v = x.clone();
+        for &ax in &axes {
+            v.invert_axis(Axis(ax));
+        }
+        <T as Element>::wrap(v)
+    })])
+}
+
+fn roll(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let c = call.call();
+    let a = input(call)?;
+    let shape = a.shape().to_vec();
+    let (flat_shape, shifts) = match roll_plan(&c)? {
+        Some(s) => (vec![a.len()], vec![s]),
+        None => (shape.clone(), roll_shifts(&c)?),
+    };
+    let st = c_strides(&flat_shape);
+    let dims: Vec<Vec<usize>> = flat_shape
+        .iter()
+        .zip(&shifts)
+        .zip(&st)
+        .map(|((&n, &s), &t)| {
+            (0..n)
+                .map(|o| (o as i64 - s).rem_euclid(n as i64) as usize * t)
+                .collect()
+        })
+        .collect();
+    Ok(vec![gather(&a, &outer_offsets(0, &dims), &shape, None)])
+}
+
+fn rot90(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let (k, a0, a1) = rot90_plan(&call.call())?;
+    let a = input(call)?;
+    Ok(vec![crate::with_array!(&a, x, T => {
+        let mut v = x.clone();
+        match k {
+            1 => {
+                v.invert_axis(Axis(a1));
+                v.swap_axes(a0, a1);
+            }
+            2 => {
+                v.invert_axis(Axis(a0));
+                v.invert_axis(Axis(a1));
+            }
+            3 => {
+                v.swap_axes(a0, a1);
+                v.invert_axis(Axis(a1));
+            }
+            _ => {}
+        }
+        <T as Element>::wrap(v)
     })])
 }
 
