@@ -2,7 +2,7 @@
 
 use crate::dtype::result_type;
 use crate::error::{Error, Result};
-use crate::ops::{Call, Input, Meta, OpDef, arr};
+use crate::ops::{Call, Meta, OpDef, arr};
 use crate::params;
 use crate::shape::{broadcast_shapes, fmt_shape};
 
@@ -40,7 +40,13 @@ pub struct MatmulPlan {
 
 fn promoted(call: &Call<'_>) -> Result<crate::DType> {
     call.expect_inputs(2)?;
-    let ops: Vec<_> = call.inputs.iter().map(Input::operand).collect();
+    // NumPy converts dot/matmul operands with asarray: a Python scalar is a strong array
+    // of its default dtype here, not a weak NEP 50 scalar (`dot(-8, float16)` is float64).
+    let ops: Vec<_> = call
+        .inputs
+        .iter()
+        .map(|i| crate::dtype::Operand::Array(i.as_array().dtype))
+        .collect();
     Ok(result_type(&ops).expect("two inputs"))
 }
 
