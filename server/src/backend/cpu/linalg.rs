@@ -535,7 +535,7 @@ mod tests {
             CpuInput::Array(arange(DType::Int16, &[4])),
         )
         .unwrap();
-        assert_eq!((s.dtype(), vals(&s)), (DType::Int16, vec![0., 3., 6., 9.]));
+        assert_eq!((s.dtype(), vals(&s)), (DType::Int64, vec![0., 3., 6., 9.]));
         let s = op2(
             "dot",
             CpuInput::Array(arange(DType::Int64, &[2, 3])),
