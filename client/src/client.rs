@@ -104,6 +104,8 @@ impl ClientOptions {
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<ClientInner>,
+    /// The device scope of this handle on the session ([`Client::on_device`]).
+    device: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -212,19 +214,9 @@ fn closed_error() -> Error {
     }
 }
 
-/// A `tonic::Status` as an [`Error`]: the server's typed error from the status details,
-/// or [`Error::Unavailable`] for a transport failure.
+/// A `tonic::Status` as an [`Error`] ([`Error::from_call`]).
 pub(crate) fn status_error(s: tonic::Status) -> Error {
-    let local_transport = s.details().is_empty()
-        && s.code() == tonic::Code::Unknown
-        && (std::error::Error::source(&s).is_some()
-            || s.message().starts_with("Service was not ready"));
-    if local_transport {
-        return Error::Unavailable {
-            message: s.message().to_string(),
-        };
-    }
-    Error::from(s)
+    Error::from_call(s)
 }
 
 fn transport_error(url: &str, e: tonic::transport::Error) -> Error {
@@ -351,6 +343,7 @@ impl Client {
             ));
         }
         Ok(Client {
+            device: None,
             inner: Arc::new(ClientInner {
                 grpc,
                 url,
@@ -405,6 +398,47 @@ impl Client {
 
     pub(crate) fn grpc(&self) -> Grpc {
         self.inner.grpc.clone()
+    }
+
+    /// The same session with a device scope, as `with tf.device(device):`: ops called and
+    /// arrays uploaded through the returned client run on `device` (`worker/cpu:0`, or a
+    /// worker's name for its first device). Arrays it returns are ordinary arrays: later
+    /// ops on them run where their inputs live, unless they too go through a scope.
+    ///
+    /// ```
+    /// use ndserve_client::{Client, DType};
+    ///
+    /// # fn main() -> ndserve_client::Result<()> {
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let client = Client::embedded().await?;
+    /// let first = client.devices().await?[0].name.clone();
+    /// let a = client.on_device(&first).ones(&[3], DType::Float32)?;
+    /// assert_eq!(a.device().await?, first);
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
+    pub fn on_device(&self, device: &str) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            device: Some(device.into()),
+        }
+    }
+
+    /// The device scope of this client, if any.
+    pub fn device_scope(&self) -> Option<&str> {
+        self.device.as_deref()
+    }
+
+    fn unscoped(&self) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            device: None,
+        }
+    }
+
+    fn device_wire(&self) -> String {
+        self.device.as_deref().unwrap_or_default().to_string()
     }
 
     pub(crate) fn same(&self, other: &Client) -> bool {
@@ -471,9 +505,11 @@ impl Client {
     ///
     /// [`Error::UnknownOp`] for an op the catalogue does not have; the op's own errors
     /// (shapes, dtypes, axes, attributes); [`Error::InvalidArgument`] for an array of
-    /// another client; [`Error::FailedPrecondition`] once the client is closed.
+    /// another client, or for a call whose result shape depends on the data (`nonzero`,
+    /// a boolean mask: use [`Client::run`]); [`Error::FailedPrecondition`] once the client
+    /// is closed.
     pub fn call(&self, op: &str, inputs: &[Operand], attrs: Attrs) -> Result<Vec<Array>> {
-        let (call, metas) = self.prepare(op, inputs, &attrs)?;
+        let (call, metas) = self.prepare(op, inputs, &attrs, false)?;
         let first = call.outputs.first().copied();
         self.enqueue(pb::Command {
             command: Some(pb::command::Command::Call(call)),
@@ -482,7 +518,7 @@ impl Client {
         Ok(metas
             .into_iter()
             .enumerate()
-            .map(|(i, m)| Array::new(self.clone(), first + i as u64, m))
+            .map(|(i, m)| Array::new(self.unscoped(), first + i as u64, m))
             .collect())
     }
 
@@ -498,12 +534,14 @@ impl Client {
         Ok(out.remove(0))
     }
 
-    /// Checks a call locally and builds its wire form; allocates the output handles.
+    /// Checks a call locally and builds its wire form; allocates the output handles. A call
+    /// whose shapes depend on the data is refused unless `run` will wait for its reply.
     fn prepare(
         &self,
         op: &str,
         inputs: &[Operand],
         attrs: &Attrs,
+        run: bool,
     ) -> Result<(pb::OpCall, Vec<Meta>)> {
         self.check()?;
         let mut metas_in = Vec::with_capacity(inputs.len());
@@ -527,13 +565,22 @@ impl Client {
             attrs
         };
         let metas = ndserve_proto::ops::infer(op, &metas_in, attrs)?;
+        if !run && ndserve_proto::ops::is_data_dependent(op, &metas_in, attrs) {
+            return Err(Error::invalid(
+                op,
+                "inputs",
+                format!(
+                    "the shape of {op}'s result here depends on the data: run it with Client::run, which waits for the actual shape"
+                ),
+            ));
+        }
         let first = self.alloc_handles(metas.len());
         let call = pb::OpCall {
             op: op.to_string(),
             inputs: inputs.iter().map(Operand::to_wire).collect(),
             outputs: (0..metas.len() as u64).map(|i| first + i).collect(),
             attrs: attrs.to_wire(),
-            device: String::new(),
+            device: self.device_wire(),
         };
         Ok((call, metas))
     }
@@ -542,12 +589,32 @@ impl Client {
     /// synchronous form of [`Client::call`] (one round trip; errors of the op itself are
     /// reported here rather than at the next sync point).
     ///
+    /// This is the form for calls whose result shape depends on the data (`nonzero`, a
+    /// boolean mask in `getitem`, `compress`): the outputs carry the shapes the server
+    /// computed.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use ndserve_client::{Client, Operand};
+    ///
+    /// # fn main() -> ndserve_client::Result<()> {
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let client = Client::embedded().await?;
+    /// let a = client.upload(&array![[0, 3], [5, 0]]).await?;
+    /// let idx = client.run("nonzero", &[Operand::from(&a)], Default::default()).await?;
+    /// assert_eq!(idx[0].shape(), &[2]);
+    /// assert_eq!(idx[1].to_vec::<i64>().await?, vec![1, 0]);
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`Client::call`], plus any error the server meets running the op (or the ops it
     /// depends on).
     pub async fn run(&self, op: &str, inputs: &[Operand], attrs: Attrs) -> Result<Vec<Array>> {
-        let (call, metas) = self.prepare(op, inputs, &attrs)?;
+        let (call, metas) = self.prepare(op, inputs, &attrs, true)?;
         let handles = call.outputs.clone();
         let req = pb::RunRequest {
             session_id: self.inner.session_id.clone(),
@@ -569,7 +636,7 @@ impl Client {
                     .get(i)
                     .and_then(|m| Meta::from_wire(m).ok())
                     .unwrap_or(local);
-                Array::new(self.clone(), h, m)
+                Array::new(self.unscoped(), h, m)
             })
             .collect();
         Ok(out)
@@ -642,7 +709,7 @@ impl Client {
                 session_id: self.inner.session_id.clone(),
                 handle,
                 meta: Some(meta.to_wire()),
-                device: String::new(),
+                device: self.device_wire(),
             }),
             data: Bytes::new(),
         });
@@ -659,7 +726,7 @@ impl Client {
         grpc.upload(futures::stream::iter(chunks))
             .await
             .map_err(status_error)?;
-        Ok(Array::new(self.clone(), handle, meta))
+        Ok(Array::new(self.unscoped(), handle, meta))
     }
 
     /// Waits until every op queued so far has been computed.
@@ -919,6 +986,7 @@ impl Client {
         let channel = Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
         let (tx, rx) = mpsc::unbounded_channel();
         let client = Client {
+            device: None,
             inner: Arc::new(ClientInner {
                 grpc: ArrayServiceClient::new(channel),
                 url: "http://127.0.0.1:9".into(),

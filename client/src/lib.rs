@@ -73,9 +73,12 @@ mod element;
 mod methods;
 mod operand;
 mod operators;
+mod ops_creation;
+mod ops_data_shaped;
 pub mod ops_linalg;
 mod ops_math;
 mod ops_stats;
+mod placement;
 mod random;
 #[cfg(test)]
 mod tests;

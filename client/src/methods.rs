@@ -54,7 +54,7 @@ ndserve_proto::for_each_unary_pred_op!(unary_methods);
 ndserve_proto::for_each_binary_op!(binary_methods);
 ndserve_proto::for_each_compare_op!(binary_methods);
 
-fn with_axis(attrs: Attrs, axis: Axis) -> Attrs {
+pub(crate) fn with_axis(attrs: Attrs, axis: Axis) -> Attrs {
     match axis.to_attr() {
         Some(a) => attrs.with("axis", a),
         None => attrs,

@@ -44,8 +44,8 @@ impl PartialEq for Operand {
 }
 
 impl Operand {
-    /// What `infer` sees of it.
-    pub(crate) fn to_input(&self) -> Input {
+    /// The contract's view of the operand: what `infer` sees of it.
+    pub fn to_input(&self) -> Input {
         match self {
             Operand::Array(a) => Input::Array(a.meta().clone()),
             Operand::Scalar(s) => Input::Scalar(*s),

@@ -356,6 +356,22 @@ impl Error {
         }
     }
 
+    /// The error of a failed gRPC call: the remote side's typed error from the status
+    /// details, or [`Error::Unavailable`] for a transport failure on this side (connection
+    /// refused or lost, a channel not ready).
+    pub fn from_call(s: tonic::Status) -> Error {
+        let local_transport = s.details().is_empty()
+            && s.code() == tonic::Code::Unknown
+            && (std::error::Error::source(&s).is_some()
+                || s.message().starts_with("Service was not ready"));
+        if local_transport {
+            return Error::Unavailable {
+                message: s.message().to_string(),
+            };
+        }
+        Error::from_status(&s)
+    }
+
     /// Rebuilds an error from a status: from its details when it carries them, otherwise
     /// from its code and message (a transport error, a proxy).
     pub fn from_status(status: &tonic::Status) -> Error {

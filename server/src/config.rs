@@ -18,6 +18,10 @@ pub struct ServerConfig {
     pub threads: usize,
     /// The worker's name.
     pub worker_name: String,
+    /// How often joined workers send heartbeats.
+    pub heartbeat: Duration,
+    /// A joined worker silent this long is removed and its arrays are lost.
+    pub worker_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -29,6 +33,8 @@ impl Default for ServerConfig {
             lease: Duration::from_secs(60),
             threads: 0,
             worker_name: "local".to_string(),
+            heartbeat: Duration::from_secs(1),
+            worker_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -16,6 +16,7 @@
 //! ```
 
 pub mod backend;
+pub mod cluster;
 pub mod config;
 pub mod coordinator;
 pub mod service;
@@ -111,6 +112,52 @@ impl Drop for RunningServer {
     }
 }
 
+/// A gRPC server with ndserve's transport settings: 1 MiB HTTP/2 frames, 16/32 MiB
+/// windows (`MEASURED.md`), and one span per RPC (debug level: free unless `RUST_LOG`
+/// asks for it; the handlers record the session, and the binary's subscriber logs each
+/// span's duration).
+pub(crate) fn server_builder() -> tonic::transport::Server {
+    tonic::transport::Server::builder()
+        .max_frame_size(Some((1 << 20) - 1))
+        .initial_stream_window_size(Some(16 << 20))
+        .initial_connection_window_size(Some(32 << 20))
+        .trace_fn(|req| {
+            tracing::debug_span!(
+                "rpc",
+                method = %req.uri().path(),
+                session = tracing::field::Empty
+            )
+        })
+}
+
+/// Binds `addr`; returns the listener and the address it got.
+pub(crate) async fn bind(
+    addr: SocketAddr,
+) -> Result<(tokio::net::TcpListener, SocketAddr), StartError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
+    Ok((listener, local))
+}
+
+/// The accepted connections of `listener`, with `TCP_NODELAY`.
+pub(crate) fn incoming(
+    listener: tokio::net::TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    futures::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        |s| {
+            if let Ok(s) = &s {
+                let _ = s.set_nodelay(true);
+            }
+            s
+        },
+    )
+}
+
 /// Builds the coordinator with its embedded workers.
 pub fn build_coordinator(config: &ServerConfig) -> Result<Arc<Coordinator>, StartError> {
     let mut workers: Vec<Arc<dyn worker::Worker>> = Vec::new();
@@ -130,16 +177,7 @@ pub fn build_coordinator(config: &ServerConfig) -> Result<Arc<Coordinator>, Star
 /// Starts a server: binds `config.listen`, serves the array service, health and reflection,
 /// and closes lapsed sessions, until [`RunningServer::shutdown`].
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: config.listen,
-        source,
-    })?;
+    let (listener, addr) = bind(config.listen).await?;
     let coordinator = build_coordinator(&config)?;
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -154,37 +192,34 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         .max_decoding_message_size(usize::MAX)
         .max_encoding_message_size(usize::MAX);
 
-    let (tx, rx) = oneshot::channel::<()>();
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-    let incoming = futures::StreamExt::map(incoming, |s| {
-        if let Ok(s) = &s {
-            let _ = s.set_nodelay(true);
-        }
-        s
-    });
-    let router = tonic::transport::Server::builder()
-        .max_frame_size(Some((1 << 20) - 1))
-        .initial_stream_window_size(Some(16 << 20))
-        .initial_connection_window_size(Some(32 << 20))
+    let router = server_builder()
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(svc);
+        .add_service(svc)
+        .add_service(ndserve_proto::pb::cluster_server::ClusterServer::new(
+            cluster::ClusterService::new(coordinator.clone()),
+        ));
+    let (tx, rx) = oneshot::channel::<()>();
 
     let reaper_coord = Arc::downgrade(&coordinator);
-    let reap_every = (config.lease / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+    let reap_every = (config.lease.min(config.worker_timeout) / 4)
+        .clamp(Duration::from_millis(50), Duration::from_secs(1));
     let task = tokio::spawn(async move {
         let reaper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(reap_every);
             loop {
                 tick.tick().await;
                 match reaper_coord.upgrade() {
-                    Some(c) => c.reap_expired().await,
+                    Some(c) => {
+                        c.reap_expired().await;
+                        c.workers().reap(c.config().worker_timeout);
+                    }
                     None => break,
                 }
             }
         });
         if let Err(e) = router
-            .serve_with_incoming_shutdown(incoming, async {
+            .serve_with_incoming_shutdown(incoming(listener), async {
                 let _ = rx.await;
             })
             .await

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use ndserve_server::config::{ServerConfig, default_memory_limit, parse_bytes};
+use ndserve_server::worker::process::{WorkerConfig, start_worker};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -29,6 +30,14 @@ struct Cli {
 enum Command {
     /// Run a coordinator with an embedded CPU worker (the default command).
     Serve(ServeArgs),
+    /// Run a worker that joins a coordinator (`ndserve serve --workers 0` runs one alone).
+    Worker(WorkerArgs),
+    /// Print the workers and devices of a server, with their live arrays, bytes and state.
+    Devices {
+        /// The server.
+        #[arg(long, env = "NDSERVE_SERVER", default_value = "http://127.0.0.1:50051")]
+        server: String,
+    },
     /// Check that a server answers its health service (exit 0 when serving).
     Health {
         /// The server.
@@ -57,6 +66,33 @@ struct ServeArgs {
     /// The embedded worker's name.
     #[arg(long, env = "NDSERVE_NAME", default_value = "local")]
     name: String,
+    /// Milliseconds without a heartbeat after which a joined worker is removed and its
+    /// arrays are lost (workers beat every fifth of it, at most every second).
+    #[arg(long, env = "NDSERVE_WORKER_TIMEOUT_MS", default_value_t = 5000)]
+    worker_timeout_ms: u64,
+}
+
+#[derive(clap::Args, Debug)]
+struct WorkerArgs {
+    /// The coordinator's URL.
+    #[arg(long, env = "NDSERVE_JOIN")]
+    join: String,
+    /// Address to listen on for the coordinator and other workers.
+    #[arg(long, env = "NDSERVE_LISTEN", default_value = "127.0.0.1:50052")]
+    listen: SocketAddr,
+    /// The URL others reach this worker at (default: http:// and the bound address; set
+    /// it when listening on 0.0.0.0, e.g. `http://worker-1:50052`).
+    #[arg(long, env = "NDSERVE_ADVERTISE")]
+    advertise: Option<String>,
+    /// The worker's name, unique in the cluster (default: the host name).
+    #[arg(long, env = "NDSERVE_NAME")]
+    name: Option<String>,
+    /// Array memory limit (e.g. `8GiB`); default 80% of RAM.
+    #[arg(long, env = "NDSERVE_MEMORY_LIMIT", value_parser = parse_bytes)]
+    memory_limit: Option<u64>,
+    /// Compute threads (0 = all cores).
+    #[arg(long, env = "NDSERVE_THREADS", default_value_t = 0)]
+    threads: usize,
 }
 
 /// `ndserve` with no subcommand serves with the defaults (and the environment).
@@ -77,7 +113,9 @@ fn init_tracing(format: &str) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // A span's close line carries its duration: per RPC and per op at debug level.
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE);
     if format == "json" {
         builder.json().init();
     } else {
@@ -110,13 +148,15 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         lease: Duration::from_secs(args.lease_secs.max(1)),
         threads: args.threads,
         worker_name: args.name,
+        worker_timeout: Duration::from_millis(args.worker_timeout_ms.max(100)),
+        heartbeat: Duration::from_millis((args.worker_timeout_ms / 5).clamp(20, 1000)),
     };
     let server = ndserve_server::start(config.clone()).await?;
     let devices: Vec<String> = server
         .coordinator()
         .devices()
         .into_iter()
-        .map(|(_, d)| d.name)
+        .map(|d| d.status.name)
         .collect();
     tracing::info!(
         address = %server.local_addr(),
@@ -129,6 +169,60 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.shutdown().await;
+    Ok(())
+}
+
+async fn worker(args: WorkerArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let name = args.name.unwrap_or_else(|| {
+        sysinfo::System::host_name()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "worker".into())
+    });
+    let config = WorkerConfig {
+        join: args.join,
+        listen: args.listen,
+        advertise: args.advertise,
+        name: name.clone(),
+        memory_limit: args.memory_limit.unwrap_or_else(default_memory_limit),
+        threads: args.threads,
+    };
+    let running = start_worker(config.clone()).await?;
+    tracing::info!(
+        worker = %name,
+        address = %running.local_addr(),
+        endpoint = %running.endpoint(),
+        coordinator = %config.join,
+        memory_limit = config.memory_limit,
+        "ndserve worker serving"
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn devices(server: String) -> Result<(), Box<dyn std::error::Error>> {
+    let channel = tonic::transport::Endpoint::from_shared(server)?
+        .connect_timeout(Duration::from_secs(3))
+        .connect()
+        .await?;
+    let mut client = ndserve_proto::pb::array_service_client::ArrayServiceClient::new(channel);
+    let devices = client
+        .list_devices(ndserve_proto::pb::ListDevicesRequest {})
+        .await
+        .map_err(ndserve_proto::Error::from_call)?
+        .into_inner()
+        .devices;
+    println!(
+        "{:<28} {:<16} {:<6} {:<6} {:>8} {:>14} {:>14}",
+        "DEVICE", "WORKER", "KIND", "STATE", "ARRAYS", "BYTES", "LIMIT"
+    );
+    for d in devices {
+        println!(
+            "{:<28} {:<16} {:<6} {:<6} {:>8} {:>14} {:>14}",
+            d.name, d.worker, d.kind, d.state, d.live_arrays, d.live_bytes, d.memory_limit_bytes
+        );
+    }
     Ok(())
 }
 
@@ -158,6 +252,8 @@ async fn main() {
     init_tracing(&cli.log_format);
     let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => serve(args).await,
+        Command::Worker(args) => worker(args).await,
+        Command::Devices { server } => devices(server).await,
         Command::Health { server } => health(server).await,
     };
     if let Err(e) = result {

@@ -10,7 +10,7 @@ use ndserve_proto::pb::array_service_server::ArrayService;
 use ndserve_proto::{Error, Meta, pb};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::coordinator::Coordinator;
+use crate::coordinator::{Coordinator, Session};
 
 /// The service.
 #[derive(Clone)]
@@ -24,19 +24,25 @@ impl Service {
         Service { coord }
     }
 
+    /// The session `id`, recorded in the RPC's span.
+    fn session(&self, id: &str) -> Result<Arc<Session>, Error> {
+        tracing::Span::current().record("session", id);
+        self.coord.session(id)
+    }
+
     fn device_infos(&self) -> Vec<pb::DeviceInfo> {
         self.coord
             .devices()
             .into_iter()
-            .map(|(worker, d)| pb::DeviceInfo {
-                name: d.name,
-                kind: d.kind,
-                worker,
-                state: "ready".into(),
-                live_arrays: d.live_arrays,
-                live_bytes: d.live_bytes,
-                memory_limit_bytes: d.memory_limit,
-                description: d.description,
+            .map(|e| pb::DeviceInfo {
+                name: e.status.name,
+                kind: e.status.kind,
+                worker: e.worker_name,
+                state: e.state.into(),
+                live_arrays: e.status.live_arrays,
+                live_bytes: e.status.live_bytes,
+                memory_limit_bytes: e.status.memory_limit,
+                description: e.status.description,
             })
             .collect()
     }
@@ -116,7 +122,7 @@ impl ArrayService for Service {
         &self,
         req: Request<pb::KeepAliveRequest>,
     ) -> Result<Response<pb::KeepAliveResponse>, Status> {
-        let s = self.coord.session(&req.into_inner().session_id)?;
+        let s = self.session(&req.into_inner().session_id)?;
         Ok(Response::new(pb::KeepAliveResponse {
             lease_ms: s.lease.as_millis() as u64,
         }))
@@ -134,7 +140,7 @@ impl ArrayService for Service {
         let header = first.header.ok_or_else(|| {
             Error::invalid("upload", "header", "the first chunk must carry the header")
         })?;
-        let session = self.coord.session(&header.session_id)?;
+        let session = self.session(&header.session_id)?;
         let meta = Meta::from_wire(header.meta.as_ref().ok_or_else(|| {
             Error::invalid(
                 "upload",
@@ -175,7 +181,7 @@ impl ArrayService for Service {
             push(chunk.data)?;
         }
         self.coord
-            .upload(&session, header.handle, meta, buf.freeze())
+            .upload(&session, header.handle, meta, buf.freeze(), &header.device)
             .await?;
         Ok(Response::new(pb::UploadResponse { bytes: want as u64 }))
     }
@@ -187,7 +193,7 @@ impl ArrayService for Service {
         req: Request<pb::FetchRequest>,
     ) -> Result<Response<Self::FetchStream>, Status> {
         let r = req.into_inner();
-        let session = self.coord.session(&r.session_id)?;
+        let session = self.session(&r.session_id)?;
         let (meta, chunks) = self
             .coord
             .fetch(&session, r.handle, r.after_seq, chunk_size(r.chunk_bytes))
@@ -267,7 +273,7 @@ impl ArrayService for Service {
 
     async fn run(&self, req: Request<pb::RunRequest>) -> Result<Response<pb::RunResponse>, Status> {
         let r = req.into_inner();
-        let session = self.coord.session(&r.session_id)?;
+        let session = self.session(&r.session_id)?;
         session
             .wait_received(r.after_seq, Duration::from_secs(60))
             .await?;
@@ -285,7 +291,7 @@ impl ArrayService for Service {
         req: Request<pb::SyncRequest>,
     ) -> Result<Response<pb::SyncResponse>, Status> {
         let r = req.into_inner();
-        let session = self.coord.session(&r.session_id)?;
+        let session = self.session(&r.session_id)?;
         session
             .wait_received(r.after_seq, Duration::from_secs(60))
             .await?;
@@ -308,22 +314,21 @@ impl ArrayService for Service {
         req: Request<pb::DescribeRequest>,
     ) -> Result<Response<pb::DescribeResponse>, Status> {
         let r = req.into_inner();
-        let session = self.coord.session(&r.session_id)?;
+        let session = self.session(&r.session_id)?;
         session
             .wait_received(r.after_seq, Duration::from_secs(60))
             .await?;
         let resp = match session.wait_ready(r.handle).await {
-            Ok((w, _, meta)) => pb::DescribeResponse {
-                meta: Some(meta.to_wire()),
-                device: self
-                    .coord
-                    .devices()
-                    .get(w)
-                    .map(|d| d.1.name.clone())
-                    .unwrap_or_default(),
-                state: "ready".into(),
-                error: None,
-            },
+            Ok((w, _, meta)) => {
+                let device = self.coord.devices().into_iter().find(|d| d.worker == w);
+                let lost = self.coord.workers().for_array(w, r.handle).err();
+                pb::DescribeResponse {
+                    meta: Some(meta.to_wire()),
+                    device: device.map(|d| d.status.name).unwrap_or_default(),
+                    state: if lost.is_some() { "lost" } else { "ready" }.into(),
+                    error: lost.map(|e| e.to_detail()),
+                }
+            }
             Err(e @ Error::NotFound { .. }) => return Err(e.into()),
             Err(e) => pb::DescribeResponse {
                 meta: None,
@@ -363,8 +368,16 @@ impl ArrayService for Service {
         sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         let devices = self.device_infos();
         Ok(Response::new(pb::Stats {
-            live_arrays: devices.iter().map(|d| d.live_arrays).sum(),
-            live_bytes: devices.iter().map(|d| d.live_bytes).sum(),
+            live_arrays: devices
+                .iter()
+                .filter(|d| d.state == "ready")
+                .map(|d| d.live_arrays)
+                .sum(),
+            live_bytes: devices
+                .iter()
+                .filter(|d| d.state == "ready")
+                .map(|d| d.live_bytes)
+                .sum(),
             sessions,
             devices,
             ops_executed: self.coord.ops_executed(),

@@ -1,13 +1,16 @@
 //! Creation ops: `zeros`, `ones`, `empty`, `full`, the `*_like` forms, `arange`,
-//! `linspace`, `eye`, `identity`, and the conversions `array`, `asarray`, `copy`, `astype`.
+//! `linspace`, `logspace`, `geomspace`, `eye`, `identity`, and the conversions `array`,
+//! `asarray`, `copy`, `astype`. The matrix builders (`diag`, `tri`, `meshgrid`, ...) are
+//! in [`super::creation_matrix`].
 
+use super::DataDependence;
 use crate::attrs::Attrs;
 use crate::dtype::{DType, Kind, Operand, result_type};
 use crate::error::{Error, Result};
-use crate::ops::{Call, Meta, OpDef, Param, arr, attr};
+use crate::ops::{Call, Input, Meta, OpDef, Param, arr, arr_or, attr};
 use crate::params;
 use crate::scalar::Scalar;
-use crate::shape::{Shape, broadcast_shapes, shape_from_dims};
+use crate::shape::{Shape, broadcast_shapes, normalize_axis, shape_from_dims};
 
 const SHAPE_DTYPE: &[Param] = &[attr("shape"), attr("dtype")];
 const LIKE: &[Param] = &[arr("a"), attr("dtype"), attr("shape")];
@@ -19,42 +22,49 @@ pub(crate) fn defs() -> Vec<OpDef> {
             params: SHAPE_DTYPE,
             summary: "A new array of zeros (np.zeros).",
             infer: infer_filled,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "ones",
             params: SHAPE_DTYPE,
             summary: "A new array of ones (np.ones).",
             infer: infer_filled,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "empty",
             params: SHAPE_DTYPE,
             summary: "A new array; ndserve fills it with zeros, as tnp does (np.empty).",
             infer: infer_filled,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "full",
             params: params![attr("shape"), arr("fill_value"), attr("dtype")],
             summary: "A new array filled with fill_value, broadcast to shape (np.full).",
             infer: infer_full,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "zeros_like",
             params: LIKE,
             summary: "Zeros with the shape and dtype of a (np.zeros_like).",
             infer: infer_like,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "ones_like",
             params: LIKE,
             summary: "Ones with the shape and dtype of a (np.ones_like).",
             infer: infer_like,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "empty_like",
             params: LIKE,
             summary: "Zeros with the shape and dtype of a (np.empty_like).",
             infer: infer_like,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "full_like",
@@ -68,18 +78,20 @@ pub(crate) fn defs() -> Vec<OpDef> {
             ],
             summary: "fill_value with the shape and dtype of a (np.full_like).",
             infer: infer_like,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "arange",
             params: params![attr("start"), attr("stop"), attr("step"), attr("dtype")],
             summary: "Evenly spaced values in [start, stop) (np.arange).",
             infer: |c| Ok(vec![arange_plan(c)?.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "linspace",
             params: params![
-                attr("start"),
-                attr("stop"),
+                arr("start"),
+                arr("stop"),
                 attr("num"),
                 attr("endpoint"),
                 attr("retstep"),
@@ -88,54 +100,92 @@ pub(crate) fn defs() -> Vec<OpDef> {
             ],
             summary: "num evenly spaced samples over [start, stop] (np.linspace).",
             infer: infer_linspace,
+            data_dependent: DataDependence::Never,
+        },
+        OpDef {
+            name: "logspace",
+            params: params![
+                arr("start"),
+                arr("stop"),
+                attr("num"),
+                attr("endpoint"),
+                arr_or("base", Scalar::Float(10.0)),
+                attr("dtype"),
+                attr("axis")
+            ],
+            summary: "num samples spaced evenly on a log scale, base**start to base**stop (np.logspace).",
+            infer: |c| Ok(vec![logspace_plan(c)?.out]),
+            data_dependent: DataDependence::Never,
+        },
+        OpDef {
+            name: "geomspace",
+            params: params![
+                arr("start"),
+                arr("stop"),
+                attr("num"),
+                attr("endpoint"),
+                attr("dtype"),
+                attr("axis")
+            ],
+            summary: "num samples of a geometric progression from start to stop (np.geomspace).",
+            infer: |c| Ok(vec![geomspace_plan(c)?.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "eye",
             params: params![attr("N"), attr("M"), attr("k"), attr("dtype")],
             summary: "A 2-D array with ones on the k-th diagonal (np.eye).",
             infer: infer_eye,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "identity",
             params: params![attr("n"), attr("dtype")],
             summary: "The n x n identity matrix (np.identity).",
             infer: infer_eye,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "astype",
             params: params![arr("x"), attr("dtype")],
             summary: "A copy cast to dtype, with C casting rules (ndarray.astype).",
             infer: infer_convert,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "array",
             params: params![arr("object"), attr("dtype"), attr("copy"), attr("ndmin")],
             summary: "An array from an array-like (np.array).",
             infer: infer_convert,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "asarray",
             params: params![arr("a"), attr("dtype")],
             summary: "An array from an array-like (np.asarray).",
             infer: infer_convert,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "asanyarray",
             params: params![arr("a"), attr("dtype")],
             summary: "An array from an array-like (np.asanyarray).",
             infer: infer_convert,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "ascontiguousarray",
             params: params![arr("a"), attr("dtype")],
             summary: "A C-contiguous array of at least one dimension (np.ascontiguousarray).",
             infer: infer_convert,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "copy",
             params: params![arr("a")],
             summary: "An array copy of the given object (np.copy).",
             infer: infer_convert,
+            data_dependent: DataDependence::Never,
         },
     ]
 }
@@ -336,49 +386,46 @@ fn infer_linspace(c: &Call<'_>) -> Result<Vec<Meta>> {
     let p = linspace_plan(c)?;
     let mut out = vec![p.out];
     if p.retstep {
-        out.push(Meta::new(p.compute, vec![]));
+        out.push(p.step);
     }
     Ok(out)
 }
 
-/// `linspace` resolved.
+/// The samples of `linspace(start, stop, num, endpoint)` before NumPy moves their axis and
+/// casts them: `num` samples along a new first axis, computed in `compute`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LinspacePlan {
-    /// Start.
-    pub start: Scalar,
-    /// Stop.
-    pub stop: Scalar,
+pub struct Samples {
     /// Number of samples.
     pub num: usize,
     /// Include stop.
     pub endpoint: bool,
-    /// Also return the step.
-    pub retstep: bool,
-    /// The dtype the samples are computed in (float64 or complex128).
+    /// The dtype the samples are computed in: `result_type(start, stop, 0.0)` (an
+    /// inexact dtype; bfloat16, which NumPy does not count as inexact, gives float64).
     pub compute: DType,
-    /// The samples.
-    pub out: Meta,
+    /// `start` and `stop` broadcast together: the shape of one sample.
+    pub shape: Shape,
 }
 
-/// Resolves a `linspace` call.
-pub fn linspace_plan(c: &Call<'_>) -> Result<LinspacePlan> {
-    let op = c.op;
-    c.expect_inputs(0)?;
-    c.attrs.check_known(
-        op,
-        &[
-            "start", "stop", "num", "endpoint", "retstep", "dtype", "axis",
-        ],
-    )?;
-    let start = c
-        .attrs
-        .scalar(op, "start")?
-        .ok_or_else(|| Error::invalid(op, "start", "missing required argument 'start'"))?;
-    let stop = c
-        .attrs
-        .scalar(op, "stop")?
-        .ok_or_else(|| Error::invalid(op, "stop", "missing required argument 'stop'"))?;
-    let num = c.attrs.int_or(op, "num", 50)?;
+impl Samples {
+    /// `num - 1` with an endpoint, else `num`: the divisor of the step.
+    pub fn div(&self) -> i64 {
+        if self.endpoint {
+            self.num as i64 - 1
+        } else {
+            self.num as i64
+        }
+    }
+
+    /// The shape with the sample axis inserted at `axis`.
+    fn shape_at(&self, axis: usize) -> Shape {
+        let mut s = self.shape.clone();
+        s.insert(axis, self.num);
+        s
+    }
+}
+
+/// NumPy's `linspace` core: the dtype and shape of the samples of `start`..`stop`.
+pub fn samples(op: &str, start: &Input, stop: &Input, num: i64, endpoint: bool) -> Result<Samples> {
     if num < 0 {
         return Err(Error::invalid(
             op,
@@ -386,29 +433,237 @@ pub fn linspace_plan(c: &Call<'_>) -> Result<LinspacePlan> {
             format!("Number of samples, {num}, must be non-negative."),
         ));
     }
-    let axis = c.attrs.int_or(op, "axis", 0)?;
-    if axis != 0 && axis != -1 {
-        return Err(Error::AxisOutOfRange {
-            op: op.into(),
-            axis,
-            ndim: 1,
-        });
+    for (x, name) in [(start, "start"), (stop, "stop")] {
+        if let Input::Scalar(Scalar::Int(i)) = x
+            && (*i < i64::MIN as i128 || *i > u64::MAX as i128)
+        {
+            return Err(Error::invalid(
+                op,
+                name,
+                format!("Python integer {i} is too large to convert to an array"),
+            ));
+        }
     }
-    let compute = result_type(&[
-        Operand::Scalar(start.kind()),
-        Operand::Scalar(stop.kind()),
+    let dt = result_type(&[
+        start.operand(),
+        stop.operand(),
         Operand::Scalar(Kind::Float),
     ])
     .expect("operands");
-    let dtype = c.attrs.dtype(op, "dtype")?.unwrap_or(compute);
-    Ok(LinspacePlan {
-        start,
-        stop,
+    let compute = if dt == DType::BFloat16 {
+        DType::Float64
+    } else {
+        dt
+    };
+    Ok(Samples {
         num: num as usize,
-        endpoint: c.attrs.bool_or(op, "endpoint", true)?,
-        retstep: c.attrs.bool_or(op, "retstep", false)?,
+        endpoint,
         compute,
-        out: Meta::new(dtype, vec![num as usize]),
+        shape: broadcast_shapes(op, start.shape(), stop.shape())?,
+    })
+}
+
+/// `linspace` resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinspacePlan {
+    /// The samples before their axis is moved and they are cast.
+    pub samples: Samples,
+    /// Where the sample axis goes in the result.
+    pub axis: usize,
+    /// Also return the step.
+    pub retstep: bool,
+    /// The samples.
+    pub out: Meta,
+    /// The step: `compute` with the samples' shape, or a float64 NaN when there is no
+    /// step (`num - endpoint <= 0`).
+    pub step: Meta,
+}
+
+/// The first two inputs of a call (`start`, `stop`), or Python scalars in the `start` and
+/// `stop` attributes (the form older clients send).
+fn ends(c: &Call<'_>) -> Result<(Input, Input)> {
+    let op = c.op;
+    match c.inputs.len() {
+        0 => {
+            let get = |name: &str| -> Result<Input> {
+                c.attrs.scalar(op, name)?.map(Input::Scalar).ok_or_else(|| {
+                    Error::invalid(op, name, format!("missing required argument '{name}'"))
+                })
+            };
+            Ok((get("start")?, get("stop")?))
+        }
+        2 => Ok((c.inputs[0].clone(), c.inputs[1].clone())),
+        n => Err(Error::invalid(
+            op,
+            "inputs",
+            format!("takes 2 array argument(s), got {n}"),
+        )),
+    }
+}
+
+/// Resolves a `linspace` call.
+pub fn linspace_plan(c: &Call<'_>) -> Result<LinspacePlan> {
+    let op = c.op;
+    let mut known = vec!["num", "endpoint", "retstep", "dtype", "axis"];
+    if c.inputs.is_empty() {
+        known.extend(["start", "stop"]);
+    }
+    c.attrs.check_known(op, &known)?;
+    let (start, stop) = ends(c)?;
+    let s = samples(
+        op,
+        &start,
+        &stop,
+        c.attrs.int_or(op, "num", 50)?,
+        c.attrs.bool_or(op, "endpoint", true)?,
+    )?;
+    let axis = normalize_axis(op, c.attrs.int_or(op, "axis", 0)?, s.shape.len() + 1)?;
+    let dtype = dtype_or(op, c.attrs, s.compute)?;
+    if s.compute.is_complex() && dtype.is_integer() {
+        return Err(Error::dtype(
+            op,
+            "dtype",
+            "ufunc 'floor' not supported for the input types, and the inputs could not be safely coerced to any supported types according to the casting rule ''safe''",
+        ));
+    }
+    let step = if s.div() > 0 {
+        Meta::new(s.compute, s.shape.clone())
+    } else {
+        Meta::new(DType::Float64, vec![])
+    };
+    Ok(LinspacePlan {
+        axis,
+        retstep: c.attrs.bool_or(op, "retstep", false)?,
+        out: Meta::new(dtype, s.shape_at(axis)),
+        step,
+        samples: s,
+    })
+}
+
+/// `logspace` resolved: `power(base, linspace(start, stop, num, endpoint, axis))`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogspacePlan {
+    /// `start`, `stop` and `base` as NumPy passes them on: when `base` is an array of at
+    /// least one dimension, all three become arrays of the same rank (Python scalars take
+    /// their default dtype) and `base` gets a length-1 axis at `axis`; otherwise they are
+    /// the inputs.
+    pub operands: [Input; 3],
+    /// The exponents: the samples of `start`..`stop`.
+    pub samples: Samples,
+    /// Where the sample axis goes.
+    pub axis: usize,
+    /// The dtype of `power(base, samples)`.
+    pub power: DType,
+    /// The result.
+    pub out: Meta,
+}
+
+fn num_endpoint_axis(c: &Call<'_>) -> Result<(i64, bool, i64)> {
+    Ok((
+        c.attrs.int_or(c.op, "num", 50)?,
+        c.attrs.bool_or(c.op, "endpoint", true)?,
+        c.attrs.int_or(c.op, "axis", 0)?,
+    ))
+}
+
+/// Resolves a `logspace` call (inputs `start`, `stop`, `base`).
+pub fn logspace_plan(c: &Call<'_>) -> Result<LogspacePlan> {
+    let op = c.op;
+    c.attrs
+        .check_known(op, &["num", "endpoint", "dtype", "axis"])?;
+    let base = match c.inputs.len() {
+        2 => Input::Scalar(Scalar::Float(10.0)),
+        _ => {
+            c.expect_inputs(3)?;
+            c.inputs[2].clone()
+        }
+    };
+    let (start, stop) = (c.inputs[0].clone(), c.inputs[1].clone());
+    let (num, endpoint, axis) = num_endpoint_axis(c)?;
+    let operands = match &base {
+        Input::Array(b) if !b.shape.is_empty() => {
+            // NumPy broadcasts an array base with the others, since it may change which
+            // axis `axis` names.
+            let nd =
+                crate::shape::broadcast_all(op, [start.shape(), stop.shape(), &b.shape])?.len();
+            let ndmin = |m: Meta| {
+                let mut shape = vec![1; nd - m.ndim()];
+                shape.extend(&m.shape);
+                Meta::new(m.dtype, shape)
+            };
+            let mut b = ndmin(b.clone());
+            let ax = normalize_axis(op, axis, nd + 1)?;
+            b.shape.insert(ax, 1);
+            [
+                Input::Array(ndmin(start.as_array())),
+                Input::Array(ndmin(stop.as_array())),
+                Input::Array(b),
+            ]
+        }
+        _ => [start, stop, base],
+    };
+    let s = samples(op, &operands[0], &operands[1], num, endpoint)?;
+    let axis = normalize_axis(op, axis, s.shape.len() + 1)?;
+    let y = Input::Array(Meta::new(s.compute, s.shape_at(axis)));
+    let pow = crate::ops::math::plan_on(c, "power", &[operands[2].clone(), y])?;
+    let out = Meta::new(dtype_or(op, c.attrs, pow.out.dtype)?, pow.out.shape.clone());
+    Ok(LogspacePlan {
+        operands,
+        samples: s,
+        axis,
+        power: pow.out.dtype,
+        out,
+    })
+}
+
+/// `geomspace` resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeomspacePlan {
+    /// Number of samples.
+    pub num: usize,
+    /// Include stop.
+    pub endpoint: bool,
+    /// The dtype NumPy computes in: `result_type(start, stop, float(num),
+    /// zeros((), dtype))`, with `start` and `stop` as arrays.
+    pub compute: DType,
+    /// Where the sample axis goes.
+    pub axis: usize,
+    /// The result.
+    pub out: Meta,
+}
+
+/// Resolves a `geomspace` call (inputs `start`, `stop`).
+pub fn geomspace_plan(c: &Call<'_>) -> Result<GeomspacePlan> {
+    let op = c.op;
+    c.attrs
+        .check_known(op, &["num", "endpoint", "dtype", "axis"])?;
+    c.expect_inputs(2)?;
+    let (start, stop) = (c.inputs[0].as_array(), c.inputs[1].as_array());
+    let (num, endpoint, axis) = num_endpoint_axis(c)?;
+    if num < 0 {
+        return Err(Error::invalid(
+            op,
+            "num",
+            format!("Number of samples, {num}, must be non-negative."),
+        ));
+    }
+    let requested = c.attrs.dtype(op, "dtype")?;
+    let compute = result_type(&[
+        Operand::Array(start.dtype),
+        Operand::Array(stop.dtype),
+        Operand::Scalar(Kind::Float),
+        Operand::Array(requested.unwrap_or(DType::Float64)),
+    ])
+    .expect("operands");
+    let mut shape = broadcast_shapes(op, &start.shape, &stop.shape)?;
+    let axis = normalize_axis(op, axis, shape.len() + 1)?;
+    shape.insert(axis, num as usize);
+    Ok(GeomspacePlan {
+        num: num as usize,
+        endpoint,
+        compute,
+        axis,
+        out: Meta::new(requested.unwrap_or(compute), shape),
     })
 }
 

@@ -7,6 +7,7 @@
 //! loop. The client's typed methods, the server's kernels and the coverage table all come
 //! from these rows.
 
+use super::DataDependence;
 use crate::dtype::{DType, Kind, result_type};
 use crate::error::{Error, Result};
 use crate::ops::{Call, Input, Meta, OpDef, Param, arr};
@@ -387,6 +388,7 @@ pub(crate) fn defs() -> Vec<OpDef> {
             },
             summary: r.summary,
             infer: infer_elementwise,
+            data_dependent: DataDependence::Never,
         })
         .collect()
 }

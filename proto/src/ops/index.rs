@@ -1,6 +1,7 @@
 //! Indexing: `getitem` (NumPy's `a[key]`) with ints, slices (negative steps too), newaxis
 //! and ellipsis.
 
+use super::DataDependence;
 use crate::attrs::IndexItem;
 use crate::error::{Error, Result};
 use crate::ops::{Call, Meta, OpDef, arr, attr};
@@ -11,8 +12,9 @@ pub(crate) fn defs() -> Vec<OpDef> {
     let mut v = vec![OpDef {
         name: "getitem",
         params: params![arr("a"), attr("key")],
-        summary: "NumPy indexing a[key]: ints, slices, newaxis, ellipsis and integer arrays.",
+        summary: "NumPy indexing a[key]: ints, slices, newaxis, ellipsis, integer arrays and boolean masks.",
         infer: |c| Ok(vec![getitem_out(c)?]),
+        data_dependent: DataDependence::When(super::data_shaped::has_mask),
     }];
     v.extend(more_defs());
     v
@@ -220,6 +222,7 @@ fn more_defs() -> Vec<OpDef> {
             update_check(c)?;
             Ok(vec![c.array(0, "a")?])
         },
+        data_dependent: DataDependence::Never,
     };
     vec![
         upd(
@@ -240,30 +243,38 @@ fn more_defs() -> Vec<OpDef> {
             ],
             summary: "Take elements along an axis; mode raise (default), wrap or clip (np.take).",
             infer: |c| Ok(vec![take_plan(c)?.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "take_along_axis",
             params: params![arr("arr"), arr("indices"), attr("axis")],
             summary: "Take values by matching 1-D index slices (np.take_along_axis).",
             infer: |c| Ok(vec![take_along_plan(c)?.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "where",
             params: params![arr("condition"), arr("x"), arr("y")],
-            summary: "Elements of x where condition, else of y (np.where with three arguments).",
-            infer: |c| Ok(vec![where_out(c)?]),
+            summary: "Elements of x where condition, else of y; with the condition alone, np.nonzero of it.",
+            infer: |c| match c.inputs.len() {
+                1 => super::data_shaped::nonzero_outs(c, "condition"),
+                _ => Ok(vec![where_out(c)?]),
+            },
+            data_dependent: DataDependence::When(|c| c.inputs.len() == 1),
         },
         OpDef {
             name: "select",
             params: params![arrs("condlist"), arrs("choicelist"), attr("default")],
             summary: "The choice of the first true condition, else default (np.select).",
             infer: |c| Ok(vec![select_out(c)?]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "diagonal",
             params: params![arr("a"), attr("offset"), attr("axis1"), attr("axis2")],
             summary: "A diagonal of the plane of two axes, as the last axis (np.diagonal).",
             infer: |c| Ok(vec![diagonal_plan(c)?.3]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "diag_indices",
@@ -273,17 +284,29 @@ fn more_defs() -> Vec<OpDef> {
                 let (n, nd) = diag_indices_args(c)?;
                 Ok(vec![Meta::new(DType::Int64, vec![n]); nd])
             },
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "ix_",
             params: params![arrs("args")],
             summary: "Open mesh of 1-D integer sequences (np.ix_).",
             infer: ix_infer,
+            data_dependent: DataDependence::Never,
         },
     ]
 }
 
 fn getitem_out(c: &Call<'_>) -> Result<Meta> {
+    if let Some(low) = super::data_shaped::lower(c)? {
+        let inputs = low.bound_inputs(c)?;
+        let attrs = low.attrs(c.attrs);
+        let lowered = Call {
+            op: c.op,
+            inputs: &inputs,
+            attrs: &attrs,
+        };
+        return Ok(adv_plan(&lowered, "a")?.out);
+    }
     let key = c.attrs.index(c.op, "key")?;
     if key.iter().any(|k| matches!(k, IndexItem::Array(_))) {
         Ok(adv_plan(c, "a")?.out)
@@ -338,7 +361,7 @@ fn index_dtype_ok(op: &str, d: DType) -> Result<()> {
         Err(Error::invalid(
             op,
             "key",
-            "boolean index arrays (data-dependent shapes) are not supported; use integer arrays",
+            "boolean masks are supported by getitem only; index with np.nonzero(mask)",
         ))
     } else {
         Err(Error::invalid(
@@ -555,9 +578,7 @@ pub fn take_plan(c: &Call<'_>) -> Result<TakePlan> {
     let op = c.op;
     c.expect_inputs(2)?;
     c.attrs.check_known(op, &["axis", "out", "mode"])?;
-    if c.attrs.get("out").is_some() {
-        return Err(Error::invalid(op, "out", "out is not supported"));
-    }
+    c.no_out()?;
     let a = c.array(0, "a")?;
     let idx = c.input(1, "indices")?;
     let ishape = idx.shape().to_vec();
@@ -697,13 +718,6 @@ pub fn where_out(c: &Call<'_>) -> Result<Meta> {
     c.attrs.check_known(op, &[])?;
     match c.inputs.len() {
         3 => {}
-        1 => {
-            return Err(Error::invalid(
-                op,
-                "x",
-                "where(condition) with one argument (nonzero) is not supported",
-            ));
-        }
         _ => {
             return Err(Error::invalid(
                 op,

@@ -1,5 +1,6 @@
 //! Products: `matmul` and `dot`.
 
+use super::DataDependence;
 use crate::dtype::result_type;
 use crate::error::{Error, Result};
 use crate::ops::{Call, Meta, OpDef, arr};
@@ -13,12 +14,14 @@ pub(crate) fn defs() -> Vec<OpDef> {
             params: params![arr("x1"), arr("x2")],
             summary: "Matrix product of two arrays, batched over leading axes (np.matmul).",
             infer: |c| Ok(vec![matmul_plan(c)?.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "dot",
             params: params![arr("a"), arr("b")],
             summary: "Dot product: sum over the last axis of a and the second-to-last of b (np.dot).",
             infer: |c| Ok(vec![dot_plan(c)?.out]),
+            data_dependent: DataDependence::Never,
         },
     ]
 }

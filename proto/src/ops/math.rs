@@ -2,6 +2,7 @@
 //! (`around`/`round`'s `decimals`, `angle`'s `deg`, `isclose`'s tolerances), three operands
 //! (`clip`) or a 0-d summary (`array_equal`, `allclose`).
 
+use super::DataDependence;
 use crate::dtype::{DType, Kind, result_type};
 use crate::error::Result;
 use crate::ops::elementwise::plan;
@@ -17,30 +18,35 @@ pub(crate) fn defs() -> Vec<OpDef> {
             params: params![arr("x1"), arr("x2")],
             summary: "Floor quotient and remainder, element-wise (np.divmod).",
             infer: infer_divmod,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "around",
             params: params![arr("a"), attr("decimals")],
             summary: "Round half to even to the given number of decimals (np.around).",
             infer: infer_round,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "round",
             params: params![arr("a"), attr("decimals")],
             summary: "Round half to even to the given number of decimals (np.round).",
             infer: infer_round,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "angle",
             params: params![arr("z"), attr("deg")],
             summary: "Angle of the complex argument, in radians or degrees (np.angle).",
             infer: infer_angle,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "clip",
             params: params![arr("a"), arr("a_min"), arr("a_max")],
             summary: "Limit the values to [a_min, a_max], element-wise (np.clip).",
             infer: infer_clip,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "isclose",
@@ -53,6 +59,7 @@ pub(crate) fn defs() -> Vec<OpDef> {
             ],
             summary: "Whether |a - b| <= atol + rtol * |b|, element-wise (np.isclose).",
             infer: infer_isclose,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "allclose",
@@ -65,12 +72,14 @@ pub(crate) fn defs() -> Vec<OpDef> {
             ],
             summary: "Whether isclose holds everywhere, as a 0-d bool (np.allclose).",
             infer: infer_isclose,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "array_equal",
             params: params![arr("a1"), arr("a2"), attr("equal_nan")],
             summary: "Whether two arrays have the same shape and elements, as a 0-d bool (np.array_equal).",
             infer: infer_array_equal,
+            data_dependent: DataDependence::Never,
         },
     ]
 }
@@ -154,7 +163,12 @@ fn infer_clip(call: &Call<'_>) -> Result<Vec<Meta>> {
     // maximum(a, a_min), then minimum(.., a_max): both must type-check.
     plan_on(call, "maximum", &inputs[..2])?;
     let ops: Vec<_> = inputs.iter().map(Input::operand).collect();
-    let dtype = result_type(&ops).expect("three inputs");
+    let dtype = match result_type(&ops).expect("three inputs") {
+        // NumPy's clip ufunc has no bfloat16 loop (ml_dtypes adds none): it computes in
+        // float32, and so does ndserve.
+        DType::BFloat16 => DType::Float32,
+        d => d,
+    };
     let shape = broadcast_all(call.op, call.inputs.iter().map(Input::shape))?;
     Ok(vec![Meta::new(dtype, shape)])
 }

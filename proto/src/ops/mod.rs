@@ -21,6 +21,8 @@ use crate::scalar::Scalar;
 use crate::shape::{Shape, checked_numel};
 
 pub mod creation;
+pub mod creation_matrix;
+pub mod data_shaped;
 pub mod elementwise;
 pub mod index;
 pub mod linalg;
@@ -174,6 +176,18 @@ impl<'a> Call<'a> {
     pub fn array(&self, i: usize, name: &str) -> Result<Meta> {
         Ok(self.input(i, name)?.as_array())
     }
+    /// Rejects an `out=` argument other than `None`: arrays are immutable, so every op
+    /// returns a new one.
+    pub fn no_out(&self) -> Result<()> {
+        match self.attrs.get("out") {
+            None | Some(crate::attrs::Attr::None) => Ok(()),
+            Some(_) => Err(Error::invalid(
+                self.op,
+                "out",
+                "out= is not supported: ndserve arrays are immutable, use the returned array",
+            )),
+        }
+    }
     /// Checks the number of inputs.
     pub fn expect_inputs(&self, n: usize) -> Result<()> {
         if self.inputs.len() != n {
@@ -190,6 +204,34 @@ impl<'a> Call<'a> {
 /// The type/shape rule of an op.
 pub type InferFn = fn(&Call<'_>) -> Result<Vec<Meta>>;
 
+/// Whether an op's output shapes depend on its input values (`np.nonzero`, a boolean
+/// mask in an index).
+///
+/// For such a call `infer` gives each output's largest possible shape (every dim an upper
+/// bound); the worker computes the actual shape, and the server reports it: the client
+/// runs the call with the `Run` RPC (one round trip) and learns the shapes from its
+/// reply, since nothing can be inferred ahead of the data.
+#[derive(Clone, Copy)]
+pub enum DataDependence {
+    /// Shapes follow from the inputs' metas and the attributes alone.
+    Never,
+    /// Shapes always depend on the data.
+    Always,
+    /// Shapes depend on the data for the calls this predicate accepts.
+    When(fn(&Call<'_>) -> bool),
+}
+
+impl DataDependence {
+    /// Whether `call`'s output shapes depend on its data.
+    pub fn applies(&self, call: &Call<'_>) -> bool {
+        match self {
+            DataDependence::Never => false,
+            DataDependence::Always => true,
+            DataDependence::When(f) => f(call),
+        }
+    }
+}
+
 /// One op of the catalogue.
 #[derive(Clone, Copy)]
 pub struct OpDef {
@@ -201,6 +243,8 @@ pub struct OpDef {
     pub summary: &'static str,
     /// The dtype/shape rule.
     pub infer: InferFn,
+    /// Whether the output shapes depend on the data; `infer` then gives upper bounds.
+    pub data_dependent: DataDependence,
 }
 
 impl std::fmt::Debug for OpDef {
@@ -215,11 +259,13 @@ pub fn catalogue() -> &'static [OpDef] {
     ALL.get_or_init(|| {
         let mut v = Vec::new();
         v.extend(creation::defs());
+        v.extend(creation_matrix::defs());
         v.extend(elementwise::defs());
         v.extend(reduce::defs());
         v.extend(stats::defs());
         v.extend(shape_ops::defs());
         v.extend(index::defs());
+        v.extend(data_shaped::defs());
         v.extend(linalg::defs());
         v.extend(math::defs());
         v.extend(products::defs());
@@ -248,6 +294,20 @@ pub fn infer(op: &str, inputs: &[Input], attrs: &Attrs) -> Result<Vec<Meta>> {
         checked_numel(op, &m.shape)?;
     }
     Ok(out)
+}
+
+/// Whether a call's output shapes depend on its input values (see [`DataDependence`]);
+/// `infer` then gives upper bounds. An unknown op is not data-dependent.
+pub fn is_data_dependent(op: &str, inputs: &[Input], attrs: &Attrs) -> bool {
+    lookup(op).is_ok_and(|d| d.data_dependent.applies(&Call { op, inputs, attrs }))
+}
+
+/// Whether `actual` fits the upper bound `bound` of a data-dependent output: the same
+/// dtype and rank, every dim at most the bound's.
+pub fn within_bound(actual: &Meta, bound: &Meta) -> bool {
+    actual.dtype == bound.dtype
+        && actual.ndim() == bound.ndim()
+        && actual.shape.iter().zip(&bound.shape).all(|(a, b)| a <= b)
 }
 
 /// The dtype of a Python scalar converted alone.

@@ -7,6 +7,7 @@
 //! read diagonals). The server runs every plan with one kernel, so these ops share one
 //! type/shape rule and one loop.
 
+use super::DataDependence;
 use crate::dtype::{DType, Operand, promote_types, result_type};
 use crate::error::{Error, Result};
 use crate::ops::{Call, Input, Meta, OpDef, arr, arrs, attr};
@@ -23,36 +24,42 @@ pub(crate) fn defs() -> Vec<OpDef> {
             params: params![arr("a"), arr("b")],
             summary: "Dot product of two flattened arrays, conjugating the first (np.vdot).",
             infer: |c| meta(contract_plan(c)),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "inner",
             params: params![arr("a"), arr("b")],
             summary: "Inner product over the last axes (np.inner).",
             infer: |c| meta(contract_plan(c)),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "outer",
             params: params![arr("a"), arr("b")],
             summary: "Outer product of two flattened arrays (np.outer).",
             infer: |c| meta(contract_plan(c)),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "tensordot",
             params: params![arr("a"), arr("b"), attr("axes")],
             summary: "Sum of products over the given axes (np.tensordot).",
             infer: |c| meta(contract_plan(c)),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "einsum",
             params: params![attr("subscripts"), arrs("operands"), attr("optimize")],
             summary: "Einstein summation (np.einsum).",
             infer: |c| meta(contract_plan(c)),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "kron",
             params: params![arr("a"), arr("b")],
             summary: "Kronecker product (np.kron).",
             infer: |c| meta(contract_plan(c)),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "trace",
@@ -65,6 +72,7 @@ pub(crate) fn defs() -> Vec<OpDef> {
             ],
             summary: "Sum along a diagonal (np.trace).",
             infer: |c| meta(contract_plan(c)),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "cross",
@@ -78,12 +86,14 @@ pub(crate) fn defs() -> Vec<OpDef> {
             ],
             summary: "Cross product of 2- or 3-vectors (np.cross).",
             infer: |c| Ok(vec![cross_plan(c)?.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "polyval",
             params: params![arr("p"), arr("x")],
             summary: "Evaluates a polynomial, highest degree first (np.polyval).",
             infer: |c| Ok(vec![polyval_plan(c)?]),
+            data_dependent: DataDependence::Never,
         },
     ]
 }

@@ -6,6 +6,7 @@
 //! and no two calls share a stream. Without those attributes the server draws a fresh
 //! seed from the OS.
 
+use super::DataDependence;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::{Call, Input, Meta, OpDef, arr_or, attr};
@@ -23,24 +24,28 @@ pub(crate) fn defs() -> Vec<OpDef> {
             params: params![attr("size")],
             summary: "Samples from the standard normal distribution (np.random.standard_normal).",
             infer: |c| sized(c, &["size"], DType::Float64),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "random.randn",
             params: params![attr("size")],
             summary: "Standard normal samples of the given dimensions (np.random.randn).",
             infer: |c| sized(c, &["size"], DType::Float64),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "random.random",
             params: params![attr("size")],
             summary: "Uniform samples in [0, 1) (np.random.random).",
             infer: |c| sized(c, &["size"], DType::Float64),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "random.rand",
             params: params![attr("size")],
             summary: "Uniform samples in [0, 1) of the given dimensions (np.random.rand).",
             infer: |c| sized(c, &["size"], DType::Float64),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "random.uniform",
@@ -51,18 +56,21 @@ pub(crate) fn defs() -> Vec<OpDef> {
             ],
             summary: "Uniform samples in [low, high) (np.random.uniform).",
             infer: |c| Ok(vec![param_plan(c, &["low", "high"], DType::Float64)?]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "random.poisson",
             params: params![arr_or("lam", Scalar::Float(1.0)), attr("size")],
             summary: "Poisson samples with expectation lam (np.random.poisson).",
             infer: |c| Ok(vec![param_plan(c, &["lam"], DType::Int64)?]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "random.randint",
             params: params![attr("low"), attr("high"), attr("size"), attr("dtype")],
             summary: "Random integers in [low, high), or [0, low) without high (np.random.randint).",
             infer: |c| Ok(vec![randint_plan(c)?.2]),
+            data_dependent: DataDependence::Never,
         },
     ]
 }

@@ -1,6 +1,7 @@
 //! Reductions: `sum`, `prod`, `mean`, `max`/`amax`, `min`/`amin`, `all`, `any`, `argmax`,
 //! `argmin`, with NumPy's `axis` (None, int, tuple, negative) and `keepdims`.
 
+use super::DataDependence;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::{Call, Meta, OpDef, Param, arr, attr};
@@ -111,6 +112,7 @@ pub(crate) fn defs() -> Vec<OpDef> {
             },
             summary,
             infer: |c| Ok(vec![plan(c)?.out]),
+            data_dependent: DataDependence::Never,
         })
         .collect()
 }

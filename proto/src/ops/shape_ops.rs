@@ -1,6 +1,7 @@
 //! Shape ops: `reshape`, `ravel`, `transpose`, `expand_dims`, `squeeze`, `broadcast_to`,
 //! `concatenate`, `stack`.
 
+use super::DataDependence;
 use crate::dtype::result_type;
 use crate::error::{Error, Result};
 use crate::ops::{Call, Input, Meta, OpDef, arr, arrs, attr};
@@ -14,6 +15,7 @@ pub(crate) fn defs() -> Vec<OpDef> {
             params: params![arr("a"), attr("shape"), attr("order")],
             summary: "The same data with a new shape; one dimension may be -1 (np.reshape).",
             infer: |c| Ok(vec![Meta::new(c.array(0, "a")?.dtype, reshape_target(c)?)]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "ravel",
@@ -24,6 +26,7 @@ pub(crate) fn defs() -> Vec<OpDef> {
                 let a = c.array(0, "a")?;
                 Ok(vec![Meta::new(a.dtype, vec![a.numel()])])
             },
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "transpose",
@@ -37,6 +40,7 @@ pub(crate) fn defs() -> Vec<OpDef> {
                     p.iter().map(|&i| a.shape[i]).collect::<Shape>(),
                 )])
             },
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "expand_dims",
@@ -46,6 +50,7 @@ pub(crate) fn defs() -> Vec<OpDef> {
                 let a = c.array(0, "a")?;
                 Ok(vec![Meta::new(a.dtype, expand_dims_shape(c)?)])
             },
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "squeeze",
@@ -55,6 +60,7 @@ pub(crate) fn defs() -> Vec<OpDef> {
                 let a = c.array(0, "a")?;
                 Ok(vec![Meta::new(a.dtype, squeeze_shape(c)?)])
             },
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "broadcast_to",
@@ -64,18 +70,21 @@ pub(crate) fn defs() -> Vec<OpDef> {
                 let a = c.array(0, "array")?;
                 Ok(vec![Meta::new(a.dtype, broadcast_to_shape(c)?)])
             },
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "concatenate",
             params: params![arrs("arrays"), attr("axis")],
             summary: "Join arrays along an existing axis; axis=None flattens first (np.concatenate).",
             infer: |c| Ok(vec![concat_plan(c)?.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "stack",
             params: params![arrs("arrays"), attr("axis")],
             summary: "Join same-shape arrays along a new axis (np.stack).",
             infer: |c| Ok(vec![concat_plan(c)?.out]),
+            data_dependent: DataDependence::Never,
         },
     ]
     .into_iter()
@@ -411,36 +420,42 @@ pub(crate) fn more_defs() -> Vec<OpDef> {
                 let a = c.array(0, "a")?;
                 Ok(vec![Meta::new(a.dtype, vec![a.numel()])])
             },
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "swapaxes",
             params: params![arr("a"), attr("axis1"), attr("axis2")],
             summary: "Interchange two axes (np.swapaxes).",
             infer: permuted,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "moveaxis",
             params: params![arr("a"), attr("source"), attr("destination")],
             summary: "Move axes to new positions (np.moveaxis).",
             infer: permuted,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "atleast_1d",
             params: params![arrs("arys")],
             summary: "Views with at least one dimension (np.atleast_1d).",
             infer: atleast_infer,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "atleast_2d",
             params: params![arrs("arys")],
             summary: "Views with at least two dimensions (np.atleast_2d).",
             infer: atleast_infer,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "atleast_3d",
             params: params![arrs("arys")],
             summary: "Views with at least three dimensions (np.atleast_3d).",
             infer: atleast_infer,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "broadcast_arrays",
@@ -455,66 +470,77 @@ pub(crate) fn more_defs() -> Vec<OpDef> {
                     .map(|m| Meta::new(m.dtype, shape.clone()))
                     .collect())
             },
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "hstack",
             params: params![arrs("tup")],
             summary: "Join arrays column-wise (np.hstack).",
             infer: |c| Ok(vec![join_plan(c)?.1.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "vstack",
             params: params![arrs("tup")],
             summary: "Join arrays row-wise (np.vstack).",
             infer: |c| Ok(vec![join_plan(c)?.1.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "dstack",
             params: params![arrs("tup")],
             summary: "Join arrays along the third axis (np.dstack).",
             infer: |c| Ok(vec![join_plan(c)?.1.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "column_stack",
             params: params![arrs("tup")],
             summary: "Join 1-D arrays as columns (np.column_stack).",
             infer: |c| Ok(vec![join_plan(c)?.1.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "append",
             params: params![arr("arr"), arr("values"), attr("axis")],
             summary: "Append values to the end of an array; axis=None flattens (np.append).",
             infer: |c| Ok(vec![join_plan(c)?.1.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "split",
             params: params![arr("ary"), attr("indices_or_sections"), attr("axis")],
             summary: "Split into equal sections or at indices (np.split).",
             infer: split_infer,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "array_split",
             params: params![arr("ary"), attr("indices_or_sections"), attr("axis")],
             summary: "Split into possibly unequal sections (np.array_split).",
             infer: split_infer,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "hsplit",
             params: params![arr("ary"), attr("indices_or_sections")],
             summary: "Split column-wise (np.hsplit).",
             infer: split_infer,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "vsplit",
             params: params![arr("ary"), attr("indices_or_sections")],
             summary: "Split row-wise (np.vsplit).",
             infer: split_infer,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "dsplit",
             params: params![arr("ary"), attr("indices_or_sections")],
             summary: "Split along the third axis (np.dsplit).",
             infer: split_infer,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "tile",
@@ -524,12 +550,14 @@ pub(crate) fn more_defs() -> Vec<OpDef> {
                 let (a, _, out) = tile_plan(c)?;
                 Ok(vec![Meta::new(a.dtype, out)])
             },
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "repeat",
             params: params![arr("a"), attr("repeats"), attr("axis")],
             summary: "Repeat each element (np.repeat).",
             infer: |c| Ok(vec![repeat_plan(c)?.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "pad",
@@ -541,24 +569,28 @@ pub(crate) fn more_defs() -> Vec<OpDef> {
             ],
             summary: "Pad an array: constant, edge, reflect, symmetric or wrap (np.pad).",
             infer: |c| Ok(vec![pad_plan(c)?.out]),
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "flip",
             params: params![arr("m"), attr("axis")],
             summary: "Reverse the order of elements along axes (np.flip).",
             infer: same_meta_flip,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "flipud",
             params: params![arr("m")],
             summary: "Reverse along axis 0 (np.flipud).",
             infer: same_meta_flip,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "fliplr",
             params: params![arr("m")],
             summary: "Reverse along axis 1 (np.fliplr).",
             infer: same_meta_flip,
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "roll",
@@ -568,6 +600,7 @@ pub(crate) fn more_defs() -> Vec<OpDef> {
                 roll_plan(c)?;
                 Ok(vec![c.array(0, "a")?])
             },
+            data_dependent: DataDependence::Never,
         },
         OpDef {
             name: "rot90",
@@ -581,6 +614,7 @@ pub(crate) fn more_defs() -> Vec<OpDef> {
                 }
                 Ok(vec![m])
             },
+            data_dependent: DataDependence::Never,
         },
     ]
 }

@@ -5,6 +5,7 @@
 //! Each op's dtype/shape rule lives here once, in [`stats_plan`]; the server's kernels
 //! call the same function to learn the axes and dtypes they compute with.
 
+use super::DataDependence;
 use crate::dtype::{DType, Operand, promote_types, result_type};
 use crate::error::{Error, Result};
 use crate::ops::{Call, Meta, OpDef, Param, arr, attr};
@@ -280,6 +281,7 @@ pub(crate) fn defs() -> Vec<OpDef> {
             params,
             summary,
             infer: |c| Ok(stats_plan(c)?.outs),
+            data_dependent: DataDependence::Never,
         })
         .collect()
 }
@@ -312,17 +314,6 @@ fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> 
         }
     }
     out
-}
-
-fn no_out(call: &Call<'_>) -> Result<()> {
-    match call.attrs.get("out") {
-        None | Some(crate::attrs::Attr::None) => Ok(()),
-        Some(_) => Err(Error::invalid(
-            call.op,
-            "out",
-            "out= is not supported: arrays are immutable",
-        )),
-    }
 }
 
 fn one_axis(call: &Call<'_>, ndim: usize, default: Option<i64>) -> Result<Option<usize>> {
@@ -369,7 +360,7 @@ pub fn stats_plan(call: &Call<'_>) -> Result<StatsPlan> {
         .map(|p| p.name)
         .collect();
     call.attrs.check_known(op, &known)?;
-    no_out(call)?;
+    call.no_out()?;
     let a = call.array(0, "a")?;
     let keepdims = call.attrs.bool_or(op, "keepdims", false)?;
     let dtype_attr = call.attrs.dtype(op, "dtype")?;

@@ -6,6 +6,7 @@
 //! and the client sees it at the next fetch or sync of a dependent handle.
 
 mod session;
+mod workers;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,9 +20,10 @@ use parking_lot::Mutex;
 use tracing::Instrument;
 
 pub use session::{Job, Session, SlotState};
+pub use workers::{DeviceEntry, WorkerTable};
 
 use crate::config::ServerConfig;
-use crate::worker::{DeviceStatus, Worker, WorkerCall, WorkerInput};
+use crate::worker::{Worker, WorkerCall, WorkerInput};
 
 /// How long a call waits for the Execute stream to deliver the commands it depends on.
 const SEQ_WAIT: Duration = Duration::from_secs(60);
@@ -30,7 +32,7 @@ const SEQ_WAIT: Duration = Duration::from_secs(60);
 pub struct Coordinator {
     config: ServerConfig,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
-    workers: Vec<Arc<dyn Worker>>,
+    workers: WorkerTable,
     next_array: AtomicU64,
     ops_executed: AtomicU64,
 }
@@ -41,7 +43,7 @@ impl Coordinator {
         Arc::new(Coordinator {
             config,
             sessions: Mutex::new(HashMap::new()),
-            workers,
+            workers: WorkerTable::new(workers),
             next_array: AtomicU64::new(1),
             ops_executed: AtomicU64::new(0),
         })
@@ -52,12 +54,14 @@ impl Coordinator {
         &self.config
     }
 
-    /// Every device of every worker.
-    pub fn devices(&self) -> Vec<(String, DeviceStatus)> {
-        self.workers
-            .iter()
-            .flat_map(|w| w.devices().into_iter().map(|d| (w.name().to_string(), d)))
-            .collect()
+    /// Every device of every worker (lost workers' with state `lost`).
+    pub fn devices(&self) -> Vec<DeviceEntry> {
+        self.workers.devices()
+    }
+
+    /// The workers, for joins and heartbeats.
+    pub fn workers(&self) -> &WorkerTable {
+        &self.workers
     }
 
     /// Opens a session with a lease (`None` = the configured default).
@@ -118,7 +122,9 @@ impl Coordinator {
         let mut bytes = 0;
         for (w, ids) in per_worker {
             arrays += ids.len() as u64;
-            bytes += self.workers[w].free(&ids).await;
+            if let Some(worker) = self.workers.any(w) {
+                bytes += worker.free(&ids).await;
+            }
         }
         tracing::info!(session = %id, arrays, bytes, "session closed");
         Ok((arrays, bytes))
@@ -157,23 +163,6 @@ impl Coordinator {
         self.ops_executed.load(Ordering::Relaxed)
     }
 
-    fn pick_worker(&self) -> Result<usize> {
-        if self.workers.is_empty() {
-            return Err(Error::Unavailable {
-                message: "no worker has joined this server".into(),
-            });
-        }
-        Ok((0..self.workers.len())
-            .min_by_key(|&i| {
-                self.workers[i]
-                    .devices()
-                    .iter()
-                    .map(|d| d.live_bytes)
-                    .sum::<u64>()
-            })
-            .unwrap_or(0))
-    }
-
     /// Stores an uploaded array under `handle`.
     pub async fn upload(
         &self,
@@ -181,10 +170,14 @@ impl Coordinator {
         handle: u64,
         meta: Meta,
         data: Bytes,
+        device: &str,
     ) -> Result<()> {
-        let w = self.pick_worker()?;
-        let array = self.next_array.fetch_add(1, Ordering::Relaxed);
-        self.workers[w].put(array, meta.clone(), data).await?;
+        let w = match device {
+            "" => self.workers.least_loaded()?,
+            d => self.workers.find_device("upload", d)?,
+        };
+        let array = self.new_id();
+        self.workers.get(w)?.put(array, meta.clone(), data).await?;
         let old = {
             let mut st = session.state.lock();
             if st.closed {
@@ -201,7 +194,7 @@ impl Coordinator {
             }
         };
         if let Some(SlotState::Ready { worker, array, .. }) = old {
-            self.workers[worker].free(&[array]).await;
+            self.free_on(worker, &[array]).await;
         }
         Ok(())
     }
@@ -216,7 +209,7 @@ impl Coordinator {
     ) -> Result<(Meta, BoxStream<'static, Result<Bytes>>)> {
         session.wait_received(after_seq, SEQ_WAIT).await?;
         let (w, array, _) = session.wait_ready(handle).await?;
-        self.workers[w].get(array, chunk).await
+        self.workers.for_array(w, handle)?.get(array, chunk).await
     }
 
     /// Checks memory before an upload is buffered.
@@ -232,6 +225,59 @@ impl Coordinator {
             ));
         }
         Ok(())
+    }
+
+    fn new_id(&self) -> u64 {
+        self.next_array.fetch_add(1, Ordering::Relaxed)
+    }
+
+    async fn free_on(&self, w: usize, ids: &[u64]) {
+        if let Some(worker) = self.workers.any(w) {
+            worker.free(ids).await;
+        }
+    }
+
+    /// Where an op runs: the device the call names, else the worker holding most of its
+    /// input bytes (an op runs where its inputs live), else the least loaded worker.
+    fn place(&self, op: &str, device: &str, homes: &[(usize, usize, u64, u64)]) -> Result<usize> {
+        if !device.is_empty() {
+            return self.workers.find_device(op, device);
+        }
+        let mut bytes: HashMap<usize, u64> = HashMap::new();
+        for &(_, w, handle, b) in homes {
+            self.workers.for_array(w, handle)?;
+            *bytes.entry(w).or_default() += b + 1;
+        }
+        match homes
+            .iter()
+            .map(|h| h.1)
+            .max_by_key(|w| (bytes[w], std::cmp::Reverse(*w)))
+        {
+            Some(w) => Ok(w),
+            None => self.workers.least_loaded(),
+        }
+    }
+
+    /// Copies array `array` (handle `handle`) of worker `from` to worker `to`; returns
+    /// its id there. Remote workers stream it to each other directly; otherwise it passes
+    /// through the coordinator, never through a client.
+    async fn transfer(&self, handle: u64, from: usize, array: u64, to: usize) -> Result<u64> {
+        let src = self.workers.for_array(from, handle)?;
+        let dst = self.workers.get(to)?;
+        let id = self.new_id();
+        match src.endpoint() {
+            Some(ep) if dst.endpoint().is_some() => dst.pull(id, ep, array).await?,
+            _ => {
+                let (meta, mut chunks) = src.get(array, ndserve_proto::CHUNK_BYTES).await?;
+                let mut buf = bytes::BytesMut::with_capacity(meta.nbytes() as usize);
+                while let Some(c) = futures::StreamExt::next(&mut chunks).await {
+                    buf.extend_from_slice(&c?);
+                }
+                dst.put(id, meta, buf.freeze()).await?;
+            }
+        }
+        tracing::debug!(handle, from = %src.name(), to = %dst.name(), "array moved");
+        Ok(id)
     }
 
     async fn execute_op(&self, session: &Session, call: pb::OpCall) -> Result<Vec<Meta>> {
@@ -260,7 +306,8 @@ impl Coordinator {
         let attrs = Attrs::from_wire(&call.attrs)?;
         let mut inputs = Vec::with_capacity(call.inputs.len());
         let mut winputs = Vec::with_capacity(call.inputs.len());
-        let mut worker = None;
+        // Where each array input lives: (input position, worker, handle, bytes).
+        let mut homes = Vec::new();
         {
             let st = session.state.lock();
             for operand in &call.inputs {
@@ -280,12 +327,7 @@ impl Coordinator {
                             array,
                             meta,
                         }) => {
-                            if worker.is_some_and(|x| x != *w) {
-                                return Err(Error::Unavailable {
-                                    message: format!("{op}: inputs live on different workers"),
-                                });
-                            }
-                            worker = Some(*w);
+                            homes.push((winputs.len(), *w, *h, meta.nbytes()));
                             inputs.push(Input::Array(meta.clone()));
                             winputs.push(WorkerInput::Array(*array));
                         }
@@ -314,23 +356,29 @@ impl Coordinator {
                 ),
             ));
         }
-        let w = match worker {
-            Some(w) => w,
-            None => self.pick_worker()?,
-        };
-        let ids: Vec<u64> = metas
-            .iter()
-            .map(|_| self.next_array.fetch_add(1, Ordering::Relaxed))
-            .collect();
+        let w = self.place(op, &call.device, &homes)?;
+        let worker = self.workers.get(w)?;
+        // Inputs that live elsewhere come over as temporary copies, freed after the op.
+        let mut moved = Vec::new();
+        for &(pos, from, handle, _) in &homes {
+            if from != w
+                && let WorkerInput::Array(array) = winputs[pos]
+            {
+                let copy = self.transfer(handle, from, array, w).await?;
+                winputs[pos] = WorkerInput::Array(copy);
+                moved.push(copy);
+            }
+        }
+        let ids: Vec<u64> = metas.iter().map(|_| self.new_id()).collect();
         let span = tracing::debug_span!(
             "op",
             op,
-            device = %self.workers[w].name(),
+            device = %worker.name(),
             dtype = %metas.first().map(|m| m.dtype.name()).unwrap_or(""),
             elements = metas.iter().map(Meta::numel).sum::<usize>(),
         );
         let started = Instant::now();
-        let got = self.workers[w]
+        let got = worker
             .run_op(WorkerCall {
                 op: op.to_string(),
                 inputs: winputs,
@@ -339,7 +387,11 @@ impl Coordinator {
                 attrs,
             })
             .instrument(span)
-            .await?;
+            .await;
+        if !moved.is_empty() {
+            worker.free(&moved).await;
+        }
+        let got = got?;
         tracing::trace!(op, micros = started.elapsed().as_micros() as u64, "op done");
         self.ops_executed.fetch_add(1, Ordering::Relaxed);
         let mut orphans = Vec::new();
@@ -361,7 +413,7 @@ impl Coordinator {
             }
         }
         if !orphans.is_empty() {
-            self.workers[w].free(&orphans).await;
+            worker.free(&orphans).await;
         }
         Ok(got)
     }
@@ -377,7 +429,7 @@ impl Coordinator {
             }
         }
         for (w, ids) in per_worker {
-            self.workers[w].free(&ids).await;
+            self.free_on(w, &ids).await;
         }
     }
 }

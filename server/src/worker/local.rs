@@ -86,6 +86,13 @@ impl LocalWorker {
         })
     }
 
+    /// Frees every array (a worker the coordinator has written off); returns the bytes.
+    pub fn clear(&self) -> u64 {
+        let freed: u64 = self.arrays.lock().drain().map(|(_, a)| a.nbytes()).sum();
+        self.release(freed);
+        freed
+    }
+
     /// Number of arrays held.
     pub fn live_arrays(&self) -> usize {
         self.arrays.lock().len()
@@ -161,6 +168,9 @@ impl Worker for LocalWorker {
                 return Err(e);
             }
         };
+        // A data-dependent result may be smaller than the bound reserved for it.
+        let actual: u64 = arrays.iter().map(HostArray::nbytes).sum();
+        self.release(out_bytes.saturating_sub(actual));
         let metas = arrays.iter().map(HostArray::meta).collect();
         let mut map = self.arrays.lock();
         for (id, a) in call.outputs.iter().zip(arrays) {
@@ -203,10 +213,7 @@ impl Worker for LocalWorker {
             rx.await
                 .map_err(|_| Error::internal("fetch", "compute task lost"))?
         };
-        let chunk = chunk_bytes.max(1);
-        let n = bytes.len().div_ceil(chunk);
-        let chunks =
-            (0..n).map(move |i| Ok(bytes.slice(i * chunk..((i + 1) * chunk).min(bytes.len()))));
+        let chunks = super::remote::chunks(bytes, chunk_bytes).map(Ok);
         Ok((meta, Box::pin(futures::stream::iter(chunks))))
     }
 

@@ -5,12 +5,18 @@
 //! internal gRPC service (`ndserve.v1.WorkerService`).
 
 mod local;
+pub mod process;
+pub mod remote;
+mod service;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
 use futures::stream::BoxStream;
-use ndserve_proto::{Attrs, Meta, Result, Scalar};
+use ndserve_proto::{Attrs, Error, Meta, Result, Scalar, pb};
 
 pub use local::LocalWorker;
+pub use remote::RemoteWorker;
+pub use service::WorkerServer;
 
 /// One input of a worker op.
 #[derive(Clone, Debug)]
@@ -73,4 +79,59 @@ pub trait Worker: Send + Sync + 'static {
     ) -> Result<(Meta, BoxStream<'static, Result<Bytes>>)>;
     /// Frees arrays; returns the bytes freed. Unknown ids are ignored.
     async fn free(&self, ids: &[u64]) -> u64;
+    /// Where other processes reach this worker's `WorkerService` (`None` in-process).
+    fn endpoint(&self) -> Option<&str> {
+        None
+    }
+    /// Copies array `source_id` of the worker at `source` (its endpoint) in as `id`,
+    /// streamed from that worker directly.
+    async fn pull(&self, id: u64, source: &str, source_id: u64) -> Result<()> {
+        let mut client = remote::worker_client(source)?;
+        let mut stream = client
+            .get(pb::WorkerGetRequest {
+                array: source_id,
+                chunk_bytes: 0,
+            })
+            .await
+            .map_err(Error::from_call)?
+            .into_inner();
+        let (meta, data) =
+            collect_chunks(&mut stream, |c| (c.meta.clone(), c.data.clone())).await?;
+        self.put(id, meta, data).await
+    }
+}
+
+/// Reads a stream of chunks whose first carries the array's meta into one buffer.
+pub async fn collect_chunks<C, S>(
+    stream: &mut S,
+    mut parts: impl FnMut(&C) -> (Option<pb::ArrayMeta>, Bytes),
+) -> Result<(Meta, Bytes)>
+where
+    S: futures::Stream<Item = std::result::Result<C, tonic::Status>> + Unpin,
+{
+    let mut meta = None;
+    let mut buf = BytesMut::new();
+    while let Some(c) = stream.next().await {
+        let (m, data) = parts(&c.map_err(Error::from_call)?);
+        if let Some(m) = m {
+            let m = Meta::from_wire(&m)?;
+            buf.reserve(m.nbytes() as usize);
+            meta = Some(m);
+        }
+        buf.extend_from_slice(&data);
+    }
+    let meta =
+        meta.ok_or_else(|| Error::invalid("put", "meta", "no chunk carried the array's meta"))?;
+    if buf.len() as u64 != meta.nbytes() {
+        return Err(Error::invalid(
+            "put",
+            "data",
+            format!(
+                "{} bytes for an array of {} bytes",
+                buf.len(),
+                meta.nbytes()
+            ),
+        ));
+    }
+    Ok((meta, buf.freeze()))
 }

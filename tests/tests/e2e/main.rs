@@ -3,6 +3,7 @@
 //! One test binary with modules: each binary links the whole tree, and CI has two cores.
 
 mod coverage;
+mod data_shaped;
 mod raw;
 mod sdk;
 

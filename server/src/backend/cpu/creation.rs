@@ -1,23 +1,26 @@
 //! Creation kernels: `zeros`, `ones`, `empty`, `full`, the `*_like` forms, `arange`,
-//! `linspace`, `eye`, `identity`, and the conversions `astype`, `array`, `asarray`,
-//! `asanyarray`, `ascontiguousarray`, `copy`.
+//! `linspace`, `logspace`, `geomspace`, `eye`, `identity`, and the conversions `astype`,
+//! `array`, `asarray`, `asanyarray`, `ascontiguousarray`, `copy`.
 //!
 //! Shapes and dtypes come from the contract (`infer`'s metas, `arange_plan`,
-//! `linspace_plan`, `eye_params`); values follow NumPy's algorithms, including its
-//! rounding (`arange` fills `start + i*delta` in the result dtype, `linspace` computes in
-//! float64 or complex128 and casts).
+//! `linspace_plan`, `eye_params`, ...); values follow NumPy's algorithms, including its
+//! rounding (`arange` fills `start + i*delta` in the result dtype; `linspace` computes in
+//! the inexact dtype of its ends and casts, and `logspace`/`geomspace` compose it with
+//! the elementwise kernels as NumPy composes ufuncs).
 
 use half::{bf16, f16};
 use ndarray::{ArcArray, Array, Axis, IxDyn};
-use ndserve_proto::ops::creation::{arange_plan, eye_params, linspace_plan};
-use ndserve_proto::{DType, Error, Kind, Meta, Result, Scalar};
+use ndserve_proto::ops::creation::{
+    Samples, arange_plan, eye_params, geomspace_plan, linspace_plan, logspace_plan, samples,
+};
+use ndserve_proto::{Attrs, DType, Error, Kind, Meta, Result, Scalar};
 use num_complex::{Complex, Complex32, Complex64};
 use rayon::prelude::*;
 
 use super::array::{Element, HostArray, Nd};
 use super::cast::{Cast, Lane, cast};
-use super::elem::ComplexElem;
 use super::kernels::{CpuInput, KernelCall, KernelFn};
+use super::shape::reshape_c;
 
 /// The kernels of this family.
 pub fn kernels() -> Vec<(&'static str, super::KernelFn)> {
@@ -32,6 +35,8 @@ pub fn kernels() -> Vec<(&'static str, super::KernelFn)> {
         ("full_like", like),
         ("arange", arange),
         ("linspace", linspace),
+        ("logspace", logspace),
+        ("geomspace", geomspace),
         ("eye", eye),
         ("identity", eye),
         ("astype", convert),
@@ -314,81 +319,205 @@ fn arange(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
     Ok(vec![out])
 }
 
-/// `linspace`: NumPy's algorithm in float64 (or complex128), then cast.
+/// Runs the kernel of `op` (an elementwise op, or any other with `attrs`) on `inputs`,
+/// with the metas `infer` gives: NumPy composes these ops from ufuncs, and so do we.
+fn sub(op: &str, inputs: &[CpuInput], attrs: &Attrs) -> Result<HostArray> {
+    let metas: Vec<_> = inputs.iter().map(CpuInput::meta).collect();
+    let outs = ndserve_proto::ops::infer(op, &metas, attrs)?;
+    Ok(super::kernels::run(op, inputs, attrs, &outs)?.remove(0))
+}
+
+/// [`sub`] of an elementwise op.
+fn ufunc(op: &str, inputs: &[CpuInput]) -> Result<HostArray> {
+    sub(op, inputs, &Attrs::new())
+}
+
+fn a(h: HostArray) -> CpuInput {
+    CpuInput::Array(h)
+}
+
+/// `y` with its first axis moved to `axis` (`np.moveaxis(y, 0, axis)`), in C order.
+fn move_first_axis(y: HostArray, axis: usize) -> HostArray {
+    if axis == 0 {
+        return y;
+    }
+    let mut perm: Vec<usize> = (1..y.shape().len()).collect();
+    perm.insert(axis, 0);
+    crate::with_array!(y, a, T => {
+        let a = a.permuted_axes(IxDyn(&perm));
+        <T as Element>::wrap(a.as_standard_layout().into_owned().into_shared())
+    })
+}
+
+/// `y[i, ...] = v`, with `v` cast to `y`'s dtype and broadcast.
+fn set_sample(y: HostArray, i: usize, v: &HostArray) -> HostArray {
+    let v = cast(v, y.dtype());
+    crate::with_array!(y, a, T => {
+        let mut a = a.into_owned();
+        let src = <T as Element>::unwrap(&v).expect("cast to y's dtype");
+        let mut row = a.index_axis_mut(Axis(0), i);
+        let dim = row.raw_dim();
+        row.assign(&src.broadcast(dim).expect("start/stop broadcast to a sample"));
+        <T as Element>::wrap(a.into_shared())
+    })
+}
+
+/// Whether any element is zero (complex: both parts).
+fn any_zero(h: &HostArray) -> bool {
+    let c = cast(h, DType::Complex128);
+    let c = c.typed::<Complex64>().expect("complex128");
+    c.iter().any(|z| z.re == 0.0 && z.im == 0.0)
+}
+
+/// A Python scalar or an array as an array of `meta` (NumPy's `np.array(x, ndmin=..)`:
+/// a scalar takes its default dtype, the shape gains leading ones).
+fn conform(x: &CpuInput, to: &ndserve_proto::Input) -> CpuInput {
+    match to {
+        ndserve_proto::Input::Scalar(_) => x.clone(),
+        ndserve_proto::Input::Array(m) => {
+            let h = x.to_array(m.dtype);
+            crate::with_array!(&h, v, T => {
+                CpuInput::Array(<T as Element>::wrap(reshape_c(v, &m.shape)))
+            })
+        }
+    }
+}
+
+/// NumPy's `linspace` before the axis move and the cast: `num` samples of
+/// `start`..`stop` along a new first axis, in `s.compute`, and the step (`s.compute`
+/// with the samples' shape, or a float64 NaN when `num - endpoint <= 0`).
+fn linspace_samples(
+    op: &str,
+    start: &CpuInput,
+    stop: &CpuInput,
+    s: &Samples,
+) -> Result<(HostArray, HostArray)> {
+    let dt = s.compute;
+    let start = start.to_array(dt);
+    let stop = stop.to_array(dt);
+    let run = |name: &str, inputs: &[CpuInput]| ufunc(name, inputs).map_err(|e| e.with_op(op));
+    let delta = run("subtract", &[a(stop.clone()), a(start.clone())])?;
+    // `arange(0, num).reshape((-1,) + (1,) * delta.ndim)`, in the compute dtype.
+    let mut idx = vec![s.num];
+    idx.extend(std::iter::repeat_n(1, delta.shape().len()));
+    let ramp = Array::from_shape_vec(IxDyn(&idx), (0..s.num).map(|i| i as f64).collect())
+        .expect("num elements");
+    let mut y = cast(&HostArray::F64(ramp.into_shared()), dt);
+    let div = s.div();
+    let step = if div > 0 {
+        let d = CpuInput::Scalar(Scalar::Int(div as i128));
+        let step = run("true_divide", &[a(delta.clone()), d.clone()])?;
+        if any_zero(&step) {
+            // Denormal deltas: divide first, then multiply (NumPy's gh-5437).
+            y = run("true_divide", &[a(y), d])?;
+            y = run("multiply", &[a(y), a(delta)])?;
+        } else {
+            y = run("multiply", &[a(y), a(step.clone())])?;
+        }
+        step
+    } else {
+        y = run("multiply", &[a(y), a(delta)])?;
+        HostArray::scalar(f64::NAN)
+    };
+    y = run("add", &[a(y), a(start)])?;
+    if s.endpoint && s.num > 1 {
+        y = set_sample(y, s.num - 1, &stop);
+    }
+    Ok((y, step))
+}
+
+/// `linspace(start, stop, num, endpoint, retstep, dtype, axis)`: NumPy's algorithm in its
+/// compute dtype (float64, or the inexact dtype of array ends), then `floor` for an
+/// integer dtype, then the cast.
 fn linspace(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
     let p = linspace_plan(&call.call())?;
-    let num = p.num;
-    let div: i64 = if p.endpoint {
-        num as i64 - 1
-    } else {
-        num as i64
+    let (start, stop) = match call.inputs {
+        [start, stop] => (start.clone(), stop.clone()),
+        _ => {
+            let get = |name: &str| -> Result<CpuInput> {
+                let s = call.attrs.scalar(call.op, name)?.ok_or_else(|| {
+                    Error::invalid(call.op, name, format!("missing required argument '{name}'"))
+                })?;
+                Ok(CpuInput::Scalar(s))
+            };
+            (get("start")?, get("stop")?)
+        }
     };
-    let integer = p.out.dtype.is_integer();
-    let (y, step) = if p.compute.kind() == Kind::Complex {
-        if integer {
-            return Err(Error::dtype(
-                call.op,
-                "dtype",
-                "ufunc 'floor' not supported for the input types, and the inputs could not be safely coerced to any supported types according to the casting rule ''safe''",
-            ));
-        }
-        let (sr, si) = p.start.as_complex();
-        let (er, ei) = p.stop.as_complex();
-        let start = Complex64::new(sr, si);
-        let stop = Complex64::new(er, ei);
-        let delta = stop - start;
-        let mut y: Vec<Complex64> = (0..num).map(|i| Complex64::new(i as f64, 0.0)).collect();
-        let step = if div > 0 {
-            let d = Complex64::new(div as f64, 0.0);
-            let step = Complex64::div_np(delta, d);
-            if step.re == 0.0 && step.im == 0.0 {
-                y.iter_mut()
-                    .for_each(|v| *v = Complex64::div_np(*v, d) * delta);
-            } else {
-                y.iter_mut().for_each(|v| *v *= step);
-            }
-            step
-        } else {
-            y.iter_mut().for_each(|v| *v *= delta);
-            Complex64::new(f64::NAN, 0.0)
-        };
-        y.iter_mut().for_each(|v| *v += start);
-        if p.endpoint && num > 1 {
-            y[num - 1] = stop;
-        }
-        (from_vec(y), HostArray::scalar(step))
-    } else {
-        let start = p.start.as_f64();
-        let stop = p.stop.as_f64();
-        let delta = stop - start;
-        let mut y: Vec<f64> = (0..num).map(|i| i as f64).collect();
-        let step = if div > 0 {
-            let d = div as f64;
-            let step = delta / d;
-            if step == 0.0 {
-                y.iter_mut().for_each(|v| *v = *v / d * delta);
-            } else {
-                y.iter_mut().for_each(|v| *v *= step);
-            }
-            step
-        } else {
-            y.iter_mut().for_each(|v| *v *= delta);
-            f64::NAN
-        };
-        y.iter_mut().for_each(|v| *v += start);
-        if p.endpoint && num > 1 {
-            y[num - 1] = stop;
-        }
-        if integer {
-            y.iter_mut().for_each(|v| *v = v.floor());
-        }
-        (from_vec(y), HostArray::scalar(step))
-    };
+    let (y, step) = linspace_samples(call.op, &start, &stop, &p.samples)?;
+    let mut y = move_first_axis(y, p.axis);
+    if p.out.dtype.is_integer() {
+        y = ufunc("floor", &[a(y)]).map_err(|e| e.with_op(call.op))?;
+    }
     let mut out = vec![cast(&y, p.out.dtype)];
     if p.retstep {
-        out.push(cast(&step, p.compute));
+        out.push(step);
     }
     Ok(out)
+}
+
+/// `logspace(start, stop, num, endpoint, base, dtype, axis)`:
+/// `power(base, linspace(start, stop, num, endpoint, axis))`, cast to `dtype`.
+fn logspace(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let p = logspace_plan(&call.call())?;
+    let base = match call.inputs.get(2) {
+        Some(b) => b.clone(),
+        None => CpuInput::Scalar(Scalar::Float(10.0)),
+    };
+    let [start, stop, base] = [&call.inputs[0], &call.inputs[1], &base]
+        .into_iter()
+        .zip(&p.operands)
+        .map(|(x, to)| conform(x, to))
+        .collect::<Vec<_>>()
+        .try_into()
+        .expect("three operands");
+    let (y, _) = linspace_samples(call.op, &start, &stop, &p.samples)?;
+    let y = move_first_axis(y, p.axis);
+    let r = ufunc("power", &[base, a(y)]).map_err(|e| e.with_op(call.op))?;
+    Ok(vec![cast(&r, p.out.dtype)])
+}
+
+/// `geomspace(start, stop, num, endpoint, dtype, axis)`, as NumPy computes it: rotate
+/// `start` to the positive real axis, take `logspace` of the `log10`s, put back the exact
+/// ends, rotate back.
+fn geomspace(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let op = call.op;
+    let p = geomspace_plan(&call.call())?;
+    let run = |name: &str, inputs: &[CpuInput]| ufunc(name, inputs).map_err(|e| e.with_op(op));
+    let start = call.inputs[0].as_array();
+    let stop = call.inputs[1].as_array();
+    if any_zero(&start) || any_zero(&stop) {
+        return Err(Error::invalid(
+            op,
+            "start",
+            "Geometric sequence cannot include zero",
+        ));
+    }
+    let start = cast(&start, p.compute);
+    let stop = cast(&stop, p.compute);
+    let sign = run("sign", &[a(start.clone())])?;
+    let start = run("true_divide", &[a(start), a(sign.clone())])?;
+    let stop = run("true_divide", &[a(stop), a(sign.clone())])?;
+    let log_start = a(run("log10", &[a(start.clone())])?);
+    let log_stop = a(run("log10", &[a(stop.clone())])?);
+    let s = samples(
+        op,
+        &log_start.meta(),
+        &log_stop.meta(),
+        p.num as i64,
+        p.endpoint,
+    )?;
+    let (y, _) = linspace_samples(op, &log_start, &log_stop, &s)?;
+    let ten = CpuInput::Scalar(Scalar::Float(10.0));
+    let mut r = cast(&run("power", &[ten, a(y)])?, p.compute);
+    if p.num > 0 {
+        r = set_sample(r, 0, &start);
+        if p.num > 1 && p.endpoint {
+            r = set_sample(r, p.num - 1, &stop);
+        }
+    }
+    let r = cast(&run("multiply", &[a(r), a(sign)])?, p.compute);
+    let r = move_first_axis(r, p.axis);
+    Ok(vec![cast(&r, p.out.dtype)])
 }
 
 /// `eye(N, M, k, dtype)`, `identity(n, dtype)`.
@@ -501,17 +630,14 @@ mod tests {
 
     use super::super::array::{Element, HostArray};
     use super::super::kernels::CpuInput;
+    use super::super::testing::{run_inputs, run_one};
 
     fn exec(op: &str, inputs: Vec<CpuInput>, attrs: Attrs) -> Result<Vec<HostArray>, Error> {
-        let metas: Vec<_> = inputs.iter().map(CpuInput::meta).collect();
-        let outs = ndserve_proto::ops::infer(op, &metas, &attrs)?;
-        super::super::run(op, &inputs, &attrs, &outs)
+        run_inputs(op, &inputs, &attrs)
     }
 
     fn one(op: &str, inputs: Vec<CpuInput>, attrs: Attrs) -> HostArray {
-        let mut r = exec(op, inputs, attrs).unwrap_or_else(|e| panic!("{op}: {e}"));
-        assert_eq!(r.len(), 1);
-        r.remove(0)
+        run_one(op, inputs, attrs)
     }
 
     fn host<T: Element>(shape: &[usize], v: Vec<T>) -> HostArray {
@@ -1057,6 +1183,119 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("floor"), "{e}");
+    }
+
+    #[test]
+    fn linspace_over_arrays() {
+        // np.linspace(np.array([1, 2], np.float32), 5, 3, axis=-1, retstep=True):
+        // computed in float32, the step has the ends' shape.
+        let f32s = || arr(&[2], vec![1.0f32, 2.0]);
+        let n = |v: i64| Attr::Int(v);
+        let r = exec(
+            "linspace",
+            vec![f32s(), CpuInput::Scalar(Scalar::Int(5))],
+            attrs(&[
+                ("num", n(3)),
+                ("axis", n(-1)),
+                ("retstep", Attr::Bool(true)),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (r[0].dtype(), r[0].shape()),
+            (DType::Float32, &[2usize, 3] as &[usize])
+        );
+        assert_eq!(vals::<f32>(&r[0]), vec![1.0, 3.0, 5.0, 2.0, 3.5, 5.0]);
+        assert_eq!(
+            (r[1].dtype(), vals::<f32>(&r[1])),
+            (DType::Float32, vec![2.0, 1.5])
+        );
+        // np.linspace([[1, 2], [3, 4]], [10., 20.], 3, axis=1): shape (2, 3, 2).
+        let r = one(
+            "linspace",
+            vec![
+                arr(&[2, 2], vec![1i64, 2, 3, 4]),
+                arr(&[2], vec![10.0f64, 20.0]),
+            ],
+            attrs(&[("num", n(3)), ("axis", n(1))]),
+        );
+        assert_eq!(r.shape(), &[2, 3, 2]);
+        assert_eq!(
+            vals::<f64>(&r),
+            vec![
+                1.0, 2.0, 5.5, 11.0, 10.0, 20.0, 3.0, 4.0, 6.5, 12.0, 10.0, 20.0
+            ]
+        );
+        // An integer dtype floors: np.linspace(np.array([1, 2], np.int32), 5, 4, dtype=int16).
+        let r = one(
+            "linspace",
+            vec![arr(&[2], vec![1i32, 2]), CpuInput::Scalar(Scalar::Int(5))],
+            attrs(&[("num", n(4)), ("dtype", dt(DType::Int16))]),
+        );
+        assert_eq!(vals::<i16>(&r), vec![1, 2, 2, 3, 3, 4, 5, 5]);
+        // The new axis must exist in the result; ends must broadcast.
+        for (inputs, a) in [
+            (
+                vec![f32s(), CpuInput::Scalar(Scalar::Int(5))],
+                attrs(&[("axis", n(2))]),
+            ),
+            (
+                vec![f32s(), arr(&[3], vec![1.0f32, 2.0, 3.0])],
+                Attrs::new(),
+            ),
+        ] {
+            assert!(exec("linspace", inputs, a).is_err());
+        }
+    }
+
+    #[test]
+    fn logspace_and_geomspace_follow_numpy() {
+        let int = |v: i64| CpuInput::Scalar(Scalar::Int(v.into()));
+        // np.logspace(0, 2, 3, base=np.array([2., 3.]), axis=-1): the base gets its own axis.
+        let r = one(
+            "logspace",
+            vec![int(0), int(2), arr(&[2], vec![2.0f64, 3.0])],
+            attrs(&[("num", Attr::Int(3)), ("axis", Attr::Int(-1))]),
+        );
+        assert_eq!(r.shape(), &[2, 3]);
+        assert_eq!(vals::<f64>(&r), vec![1.0, 2.0, 4.0, 1.0, 3.0, 9.0]);
+        // A Python-int base keeps float32 exponents float32.
+        let r = one(
+            "logspace",
+            vec![arr(&[2], vec![0.0f32, 1.0]), int(2), int(3)],
+            attrs(&[("num", Attr::Int(3))]),
+        );
+        assert_eq!(r.dtype(), DType::Float32);
+        let geom = |start: CpuInput, stop: CpuInput, num: i64, extra: &[(&str, Attr)]| {
+            let mut a = attrs(extra);
+            a.set("num", Attr::Int(num));
+            exec("geomspace", vec![start, stop], a)
+        };
+        // Negative ends; ends of different signs give NaN between exact ends.
+        let r = geom(int(-1000), int(-1), 4, &[]).unwrap();
+        assert_eq!(vals::<f64>(&r[0]), vec![-1000.0, -100.0, -10.0, -1.0]);
+        let v = vals::<f64>(&geom(int(-1), int(100), 4, &[]).unwrap()[0]);
+        assert_eq!((v[0], v[3]), (-1.0, 100.0));
+        assert!(v[1].is_nan() && v[2].is_nan());
+        // Imaginary ends: a straight line up the imaginary axis.
+        let z = |im: f64| Complex64::new(0.0, im);
+        let r = geom(
+            CpuInput::Scalar(Scalar::Complex(0.0, 1.0)),
+            CpuInput::Scalar(Scalar::Complex(0.0, 1000.0)),
+            4,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            vals::<Complex64>(&r[0]),
+            vec![z(1.0), z(10.0), z(100.0), z(1000.0)]
+        );
+        // np.geomspace(1, 256, 9, dtype=int) truncates pow's rounding, as NumPy does.
+        let r = geom(int(1), int(256), 9, &[("dtype", dt(DType::Int64))]).unwrap();
+        assert_eq!(vals::<i64>(&r[0]), vec![1, 2, 4, 7, 16, 32, 63, 127, 256]);
+        // A zero end is an error of the kernel (it depends on the data).
+        let e = geom(arr(&[2], vec![1.0f64, 0.0]), int(10), 3, &[]).unwrap_err();
+        assert!(e.to_string().contains("cannot include zero"), "{e}");
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub fn kernels() -> Vec<(&'static str, super::KernelFn)> {
         ("index_max", index_update),
         ("take", take),
         ("take_along_axis", take_along_axis),
-        ("where", where3),
+        ("where", where_),
         ("select", select),
         ("diagonal", diagonal),
         ("diag_indices", diag_indices),
@@ -69,6 +69,19 @@ fn slice_elem(sel: &AxisSel) -> SliceInfoElem {
 }
 
 fn getitem(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    if let Some(low) = ndserve_proto::ops::data_shaped::lower(&call.call())? {
+        // `a[mask]` is `a[mask.nonzero()]`: an integer index once the mask is read.
+        let inputs = super::data_shaped::lowered_inputs(call, &low);
+        let metas: Vec<_> = inputs.iter().map(CpuInput::meta).collect();
+        let attrs = low.attrs(call.attrs);
+        return getitem_adv(&KernelCall {
+            op: call.op,
+            inputs: &inputs,
+            attrs: &attrs,
+            outs: call.outs,
+            metas: &metas,
+        });
+    }
     let key = call.attrs.index(call.op, "key")?;
     if key.iter().any(|k| matches!(k, IndexItem::Array(_))) {
         return getitem_adv(call);
@@ -344,7 +357,10 @@ fn broadcast_vec<T: Element>(i: &CpuInput, dtype: DType, shape: &[usize]) -> Res
     Ok(b.iter().copied().collect())
 }
 
-fn where3(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+fn where_(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    if call.inputs.len() == 1 {
+        return super::data_shaped::nonzero(call);
+    }
     let m = where_out(&call.call())?;
     let cond: Vec<bool> = broadcast_vec(&call.inputs[0], DType::Bool, &m.shape)?;
     Ok(vec![crate::with_dtype!(m.dtype, T => {
@@ -431,13 +447,8 @@ mod tests {
 
     use super::super::cast::cast;
     use super::super::kernels::{CpuInput, run};
+    use super::super::testing::arange;
     use super::*;
-
-    fn arange(dtype: DType, shape: &[usize]) -> HostArray {
-        let n: usize = shape.iter().product();
-        let a = ArcArray::from_shape_vec(IxDyn(shape), (0..n).map(|i| i as f64).collect()).unwrap();
-        cast(&HostArray::F64(a), dtype)
-    }
 
     fn get(a: &HostArray, key: Vec<IndexItem>) -> ndserve_proto::Result<(Vec<usize>, Vec<f64>)> {
         let attrs = Attrs::new().with("key", Attr::Index(key));

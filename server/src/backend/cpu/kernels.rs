@@ -80,10 +80,12 @@ fn registry() -> &'static HashMap<&'static str, KernelFn> {
         for list in [
             super::elementwise::kernels(),
             super::creation::kernels(),
+            super::creation_matrix::kernels(),
             super::reduce::kernels(),
             super::stats::kernels(),
             super::shape::kernels(),
             super::index::kernels(),
+            super::data_shaped::kernels(),
             super::linalg::kernels(),
             super::math::kernels(),
             super::products::kernels(),
@@ -104,8 +106,9 @@ pub fn supported_ops() -> Vec<&'static str> {
     v
 }
 
-/// Runs `op` on the CPU. `outs` are the metas `infer` gave; a kernel that returns anything
-/// else is a bug, reported as INTERNAL rather than stored.
+/// Runs `op` on the CPU. `outs` are the metas `infer` gave (upper bounds for a
+/// data-dependent call); a kernel that returns anything else is a bug, reported as INTERNAL
+/// rather than stored.
 pub fn run(op: &str, inputs: &[CpuInput], attrs: &Attrs, outs: &[Meta]) -> Result<Vec<HostArray>> {
     let k = registry()
         .get(op)
@@ -119,12 +122,17 @@ pub fn run(op: &str, inputs: &[CpuInput], attrs: &Attrs, outs: &[Meta]) -> Resul
         metas: &metas,
     };
     let res = k(&call)?;
-    if res.len() != outs.len()
-        || res
-            .iter()
-            .zip(outs)
-            .any(|(a, m)| a.dtype() != m.dtype || a.shape() != m.shape.as_slice())
-    {
+    // A data-dependent call's metas are upper bounds; any other must be met exactly.
+    let bounded = ndserve_proto::ops::is_data_dependent(op, &metas, attrs);
+    let fits = |a: &HostArray, m: &Meta| {
+        let got = a.meta();
+        if bounded {
+            ndserve_proto::ops::within_bound(&got, m)
+        } else {
+            got == *m
+        }
+    };
+    if res.len() != outs.len() || res.iter().zip(outs).any(|(a, m)| !fits(a, m)) {
         let got: Vec<_> = res.iter().map(|a| a.meta()).collect();
         return Err(Error::internal(
             op,

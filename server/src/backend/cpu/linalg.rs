@@ -288,33 +288,11 @@ mod tests {
 
     use super::super::cast::cast;
     use super::super::kernels::{CpuInput, run};
+    use super::super::testing::{arange, arr, run_inputs, vals};
     use super::*;
 
-    fn arr(dtype: DType, shape: &[usize], v: impl IntoIterator<Item = f64>) -> HostArray {
-        let a = ArcArray::from_shape_vec(IxDyn(shape), v.into_iter().collect()).unwrap();
-        cast(&HostArray::F64(a), dtype)
-    }
-
-    fn arange(dtype: DType, shape: &[usize]) -> HostArray {
-        let n: usize = shape.iter().product();
-        arr(dtype, shape, (0..n).map(|i| i as f64))
-    }
-
-    fn vals(h: &HostArray) -> Vec<f64> {
-        cast(h, DType::Float64)
-            .typed::<f64>()
-            .unwrap()
-            .iter()
-            .copied()
-            .collect()
-    }
-
     fn op2(name: &str, a: CpuInput, b: CpuInput) -> ndserve_proto::Result<HostArray> {
-        let ins = [a, b];
-        let attrs = Attrs::new();
-        let metas: Vec<_> = ins.iter().map(CpuInput::meta).collect();
-        let outs = ndserve_proto::ops::infer(name, &metas, &attrs)?;
-        Ok(run(name, &ins, &attrs, &outs)?.remove(0))
+        Ok(run_inputs(name, &[a, b], &Attrs::new())?.remove(0))
     }
 
     fn mm(a: &HostArray, b: &HostArray) -> HostArray {

@@ -43,15 +43,19 @@ fn divmod(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
 
 fn clip(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
     let a = call.metas[0].as_array().dtype;
+    let out = &call.outs[0];
     let bound = |i: &CpuInput| match i {
         CpuInput::Scalar(s) => CpuInput::Scalar(clip_bound(a, *s)),
+        // bfloat16 clips in float32, as in NumPy (see the contract's rule).
+        CpuInput::Array(x) if x.dtype() == DType::BFloat16 && out.dtype == DType::Float32 => {
+            CpuInput::Array(cast(x, DType::Float32))
+        }
         other => other.clone(),
     };
-    let lo = sub("maximum", &[call.inputs[0].clone(), bound(&call.inputs[1])])
+    let lo = sub("maximum", &[bound(&call.inputs[0]), bound(&call.inputs[1])])
         .map_err(|e| e.with_op(call.op))?;
     let r = sub("minimum", &[CpuInput::Array(lo), bound(&call.inputs[2])])
         .map_err(|e| e.with_op(call.op))?;
-    let out = &call.outs[0];
     let r = cast(&r, out.dtype);
     Ok(vec![broadcast_to(&r, &out.shape)])
 }

@@ -3,6 +3,8 @@
 pub mod array;
 pub mod cast;
 pub mod creation;
+pub mod creation_matrix;
+pub mod data_shaped;
 pub mod elem;
 pub mod elementwise;
 pub mod gather;
@@ -15,6 +17,8 @@ pub mod random;
 pub mod reduce;
 pub mod shape;
 pub mod stats;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use array::{Element, HostArray, Nd};
 pub use kernels::{CpuInput, KernelCall, KernelFn, run, supported_ops};

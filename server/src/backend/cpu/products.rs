@@ -301,34 +301,11 @@ mod tests {
     use ndarray::ArcArray;
     use ndserve_proto::{Attr, Attrs, DType};
 
-    use super::super::cast::cast;
-    use super::super::kernels::{CpuInput, run};
+    use super::super::testing::{arange, arr, run1, vals};
     use super::*;
 
-    fn arr(dtype: DType, shape: &[usize], v: impl IntoIterator<Item = f64>) -> HostArray {
-        let a = ArcArray::from_shape_vec(IxDyn(shape), v.into_iter().collect()).unwrap();
-        cast(&HostArray::F64(a), dtype)
-    }
-
-    fn arange(dtype: DType, shape: &[usize]) -> HostArray {
-        let n: usize = shape.iter().product();
-        arr(dtype, shape, (0..n).map(|i| i as f64))
-    }
-
-    fn vals(h: &HostArray) -> Vec<f64> {
-        cast(h, DType::Float64)
-            .typed::<f64>()
-            .unwrap()
-            .iter()
-            .copied()
-            .collect()
-    }
-
     fn op(name: &str, ins: Vec<HostArray>, attrs: Attrs) -> ndserve_proto::Result<HostArray> {
-        let ins: Vec<_> = ins.into_iter().map(CpuInput::Array).collect();
-        let metas: Vec<_> = ins.iter().map(CpuInput::meta).collect();
-        let outs = ndserve_proto::ops::infer(name, &metas, &attrs)?;
-        Ok(run(name, &ins, &attrs, &outs)?.remove(0))
+        run1(name, &ins, attrs)
     }
 
     #[test]

@@ -738,26 +738,8 @@ mod tests {
 
     use super::super::cast::cast;
     use super::super::kernels::{CpuInput, run};
+    use super::super::testing::{arange, arr, vals};
     use super::*;
-
-    fn arr(dtype: DType, shape: &[usize], v: &[f64]) -> HostArray {
-        let a = ArcArray::from_shape_vec(IxDyn(shape), v.to_vec()).unwrap();
-        cast(&HostArray::F64(a), dtype)
-    }
-
-    fn arange(dtype: DType, shape: &[usize]) -> HostArray {
-        let n: usize = shape.iter().product();
-        arr(dtype, shape, &(0..n).map(|i| i as f64).collect::<Vec<_>>())
-    }
-
-    fn vals(h: &HostArray) -> Vec<f64> {
-        cast(h, DType::Float64)
-            .typed::<f64>()
-            .unwrap()
-            .iter()
-            .copied()
-            .collect()
-    }
 
     fn red(op: &str, a: &HostArray, attrs: Attrs) -> ndserve_proto::Result<HostArray> {
         let ins = [CpuInput::Array(a.clone())];
@@ -877,7 +859,7 @@ mod tests {
 
     #[test]
     fn integer_sums_wrap_and_uint64_is_exact() {
-        let a = arr(DType::Int8, &[3], &[100.0, 100.0, 100.0]);
+        let a = arr(DType::Int8, &[3], [100.0, 100.0, 100.0]);
         same(&vals(&red("sum", &a, Attrs::new()).unwrap()), &[300.0]);
         let r = red(
             "sum",
@@ -925,7 +907,7 @@ mod tests {
         let m = red("mean", &u, Attrs::new()).unwrap();
         assert_eq!(m.dtype(), DType::Float64);
         assert_eq!(m.typed::<f64>().unwrap()[[]], 9.223372036854776e18);
-        let b = arr(DType::Bool, &[3], &[1.0, 1.0, 0.0]);
+        let b = arr(DType::Bool, &[3], [1.0, 1.0, 0.0]);
         let s = red("sum", &b, Attrs::new()).unwrap();
         assert_eq!((s.dtype(), vals(&s)), (DType::Int64, vec![2.0]));
         let mx = red("max", &b, Attrs::new()).unwrap();
@@ -936,7 +918,7 @@ mod tests {
     #[test]
     fn nan_and_ties_follow_numpy() {
         let nan = f64::NAN;
-        let a = arr(DType::Float64, &[4], &[1.0, nan, 3.0, nan]);
+        let a = arr(DType::Float64, &[4], [1.0, nan, 3.0, nan]);
         same(&vals(&red("max", &a, Attrs::new()).unwrap()), &[nan]);
         same(&vals(&red("min", &a, Attrs::new()).unwrap()), &[nan]);
         same(&vals(&red("argmax", &a, Attrs::new()).unwrap()), &[1.0]);
@@ -948,7 +930,7 @@ mod tests {
             &vals(
                 &red(
                     "argmax",
-                    &arr(DType::Int16, &[3], &[3., 1., 3.]),
+                    &arr(DType::Int16, &[3], [3., 1., 3.]),
                     Attrs::new(),
                 )
                 .unwrap(),
@@ -959,14 +941,14 @@ mod tests {
             &vals(
                 &red(
                     "argmin",
-                    &arr(DType::UInt8, &[3], &[1., 0., 0.]),
+                    &arr(DType::UInt8, &[3], [1., 0., 0.]),
                     Attrs::new(),
                 )
                 .unwrap(),
             ),
             &[1.0],
         );
-        let t = arr(DType::Float32, &[2, 3], &[5., 5., 1., 2., 7., 7.]);
+        let t = arr(DType::Float32, &[2, 3], [5., 5., 1., 2., 7., 7.]);
         same(&vals(&red("argmax", &t, axis(&[1])).unwrap()), &[0.0, 1.0]);
         same(
             &vals(&red("argmax", &t, axis(&[0])).unwrap()),
@@ -974,18 +956,11 @@ mod tests {
         );
         // all/any: NaN is true, -0.0 is false.
         same(
-            &vals(&red("all", &arr(DType::Float64, &[2], &[nan, 1.0]), Attrs::new()).unwrap()),
+            &vals(&red("all", &arr(DType::Float64, &[2], [nan, 1.0]), Attrs::new()).unwrap()),
             &[1.0],
         );
         same(
-            &vals(
-                &red(
-                    "any",
-                    &arr(DType::Float64, &[2], &[0.0, -0.0]),
-                    Attrs::new(),
-                )
-                .unwrap(),
-            ),
+            &vals(&red("any", &arr(DType::Float64, &[2], [0.0, -0.0]), Attrs::new()).unwrap()),
             &[0.0],
         );
     }
@@ -1035,10 +1010,10 @@ mod tests {
 
     #[test]
     fn float16_mean_and_zero_d() {
-        let h = arr(DType::Float16, &[3], &[0.1, 0.2, 0.3]);
+        let h = arr(DType::Float16, &[3], [0.1, 0.2, 0.3]);
         let m = red("mean", &h, Attrs::new()).unwrap();
         assert_eq!(m.typed::<f16>().unwrap()[[]], f16::from_f64(0.2));
-        let z = arr(DType::Float32, &[], &[2.5]);
+        let z = arr(DType::Float32, &[], [2.5]);
         for op in ["sum", "prod", "mean", "max", "min"] {
             let r = red(op, &z, Attrs::new()).unwrap();
             assert_eq!((r.shape(), vals(&r)), (&[][..], vec![2.5]), "{op}");
@@ -1051,7 +1026,7 @@ mod tests {
 
     #[test]
     fn empty_reductions() {
-        let z = arr(DType::Float64, &[0, 3], &[]);
+        let z = arr(DType::Float64, &[0, 3], [0.0f64; 0]);
         let ax0 = || axis(&[0]);
         same(&vals(&red("sum", &z, ax0()).unwrap()), &[0.0; 3]);
         same(&vals(&red("mean", &z, ax0()).unwrap()), &[f64::NAN; 3]);
@@ -1061,7 +1036,7 @@ mod tests {
         assert_eq!(red("max", &z, axis(&[1])).unwrap().shape(), &[0]);
         assert!(red("max", &z, ax0()).is_err());
         assert!(red("argmax", &z, Attrs::new()).is_err());
-        let zi = arr(DType::Int16, &[0], &[]);
+        let zi = arr(DType::Int16, &[0], [0.0f64; 0]);
         let s = red("sum", &zi, Attrs::new()).unwrap();
         assert_eq!((s.dtype(), vals(&s)), (DType::Int64, vec![0.0]));
     }
@@ -1114,7 +1089,7 @@ mod tests {
         // A float32 sum of a million 0.1s is accurate.
         let s = red(
             "sum",
-            &arr(DType::Float32, &[1 << 20], &vec![0.1; 1 << 20]),
+            &arr(DType::Float32, &[1 << 20], vec![0.1; 1 << 20]),
             Attrs::new(),
         )
         .unwrap();

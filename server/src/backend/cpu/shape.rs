@@ -213,7 +213,8 @@ fn permute(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
     })])
 }
 
-fn reshaped(a: &HostArray, shape: &[usize]) -> HostArray {
+/// `a` reshaped in C order.
+pub(crate) fn reshaped(a: &HostArray, shape: &[usize]) -> HostArray {
     crate::with_array!(a, x, T => <T as Element>::wrap(reshape_c(x, shape)))
 }
 
@@ -435,30 +436,11 @@ mod tests {
     use ndarray::ArcArray;
     use ndserve_proto::{Attr, Attrs, DType};
 
-    use super::super::cast::cast;
-    use super::super::kernels::{CpuInput, run};
+    use super::super::testing::{arange, run1, vals};
     use super::*;
 
-    fn arange(dtype: DType, shape: &[usize]) -> HostArray {
-        let n: usize = shape.iter().product();
-        let a = ArcArray::from_shape_vec(IxDyn(shape), (0..n).map(|i| i as f64).collect()).unwrap();
-        cast(&HostArray::F64(a), dtype)
-    }
-
-    fn vals(h: &HostArray) -> Vec<f64> {
-        cast(h, DType::Float64)
-            .typed::<f64>()
-            .unwrap()
-            .iter()
-            .copied()
-            .collect()
-    }
-
     fn op(name: &str, ins: &[HostArray], attrs: Attrs) -> ndserve_proto::Result<HostArray> {
-        let ins: Vec<_> = ins.iter().cloned().map(CpuInput::Array).collect();
-        let metas: Vec<_> = ins.iter().map(CpuInput::meta).collect();
-        let outs = ndserve_proto::ops::infer(name, &metas, &attrs)?;
-        Ok(run(name, &ins, &attrs, &outs)?.remove(0))
+        run1(name, ins, attrs)
     }
 
     fn ints(name: &str, v: &[i64]) -> Attrs {

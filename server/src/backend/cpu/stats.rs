@@ -571,27 +571,13 @@ fn diff(call: &KernelCall<'_>, a: &HostArray, plan: &StatsPlan) -> Result<HostAr
 
 #[cfg(test)]
 mod tests {
-    use ndarray::ArcArray;
-    use ndserve_proto::{Attr, Attrs, DType, Meta};
+    use ndserve_proto::{Attr, Attrs, DType};
 
-    use super::super::kernels::{CpuInput, run};
+    use super::super::testing::{arr, run_op, vals};
     use super::*;
 
-    fn arr(d: DType, shape: &[usize], v: &[f64]) -> HostArray {
-        let a = HostArray::F64(ArcArray::from_shape_vec(IxDyn(shape), v.to_vec()).unwrap());
-        cast(&a, d)
-    }
-
     fn go(op: &str, ins: &[HostArray], attrs: Attrs) -> Result<Vec<HostArray>> {
-        let inputs: Vec<CpuInput> = ins.iter().cloned().map(CpuInput::Array).collect();
-        let metas: Vec<_> = inputs.iter().map(CpuInput::meta).collect();
-        let outs: Vec<Meta> = ndserve_proto::ops::infer(op, &metas, &attrs)?;
-        run(op, &inputs, &attrs, &outs)
-    }
-
-    fn vals(a: &HostArray) -> Vec<f64> {
-        let c = cast(a, DType::Float64);
-        c.typed::<f64>().unwrap().iter().cloned().collect()
+        run_op(op, ins, attrs)
     }
 
     fn same(got: &[f64], want: &[f64]) {
@@ -606,7 +592,7 @@ mod tests {
 
     #[test]
     fn moments_match_numpy() {
-        let a = arr(DType::Float64, &[2, 3], &[1., 2., 4., 7., -1., 0.5]);
+        let a = arr(DType::Float64, &[2, 3], [1., 2., 4., 7., -1., 0.5]);
         // np.var(a, axis=-1), np.std(a, axis=0, ddof=1)
         let r = go(
             "var",
@@ -630,17 +616,17 @@ mod tests {
         // ddof > n: np.var([1., 2.], ddof=3) -> inf; 0-d: np.var(3) -> 0.0.
         let r = go(
             "var",
-            &[arr(DType::Float64, &[2], &[1., 2.])],
+            &[arr(DType::Float64, &[2], [1., 2.])],
             Attrs::new().with("ddof", Attr::Int(3)),
         )
         .unwrap();
         assert!(vals(&r[0])[0].is_infinite());
-        let r = go("var", &[arr(DType::Int16, &[], &[3.])], Attrs::new()).unwrap();
+        let r = go("var", &[arr(DType::Int16, &[], [3.])], Attrs::new()).unwrap();
         assert_eq!((r[0].dtype(), vals(&r[0])), (DType::Float64, vec![0.0]));
         // nanvar ignores NaN: np.nanvar([1., nan, 3.]) -> 1.0
         let r = go(
             "nanvar",
-            &[arr(DType::Float32, &[3], &[1., f64::NAN, 3.])],
+            &[arr(DType::Float32, &[3], [1., f64::NAN, 3.])],
             Attrs::new(),
         )
         .unwrap();
@@ -650,7 +636,7 @@ mod tests {
     #[test]
     fn nan_reductions_and_ptp() {
         let nan = f64::NAN;
-        let a = arr(DType::Float64, &[2, 2], &[1., nan, nan, nan]);
+        let a = arr(DType::Float64, &[2, 2], [1., nan, nan, nan]);
         let ax1 = || Attrs::new().with("axis", Attr::Int(1));
         same(
             &vals(&go("nansum", std::slice::from_ref(&a), ax1()).unwrap()[0]),
@@ -668,14 +654,14 @@ mod tests {
             &vals(&go("nanmax", std::slice::from_ref(&a), ax1()).unwrap()[0]),
             &[1., nan],
         );
-        let i = arr(DType::Int8, &[3], &[-100., 100., 5.]);
+        let i = arr(DType::Int8, &[3], [-100., 100., 5.]);
         let p = &go("ptp", &[i], Attrs::new()).unwrap()[0];
         // np.ptp(np.array([-100, 100, 5], np.int8)) wraps to -56.
         assert_eq!((p.dtype(), vals(p)), (DType::Int8, vec![-56.0]));
         assert!(
             go(
                 "ptp",
-                &[arr(DType::Float64, &[0, 3], &[])],
+                &[arr(DType::Float64, &[0, 3], [0.0f64; 0])],
                 Attrs::new().with("axis", Attr::Int(0))
             )
             .is_err()
@@ -686,7 +672,7 @@ mod tests {
 
     #[test]
     fn cumulative_and_diff() {
-        let a = arr(DType::Int8, &[2, 2], &[100., 100., 1., 2.]);
+        let a = arr(DType::Int8, &[2, 2], [100., 100., 1., 2.]);
         let r = &go("cumsum", std::slice::from_ref(&a), Attrs::new()).unwrap()[0];
         assert_eq!(
             (r.dtype(), vals(r)),
@@ -721,19 +707,19 @@ mod tests {
         );
         let r = &go(
             "diff",
-            &[arr(DType::Float64, &[4], &[1., 4., 9., 16.])],
+            &[arr(DType::Float64, &[4], [1., 4., 9., 16.])],
             Attrs::new().with("n", Attr::Int(2)),
         )
         .unwrap()[0];
         same(&vals(r), &[2., 2.]);
-        assert!(go("diff", &[arr(DType::Float64, &[], &[1.])], Attrs::new()).is_err());
+        assert!(go("diff", &[arr(DType::Float64, &[], [1.])], Attrs::new()).is_err());
         assert!(go("diff", &[a], Attrs::new().with("n", Attr::Int(-1))).is_err());
     }
 
     #[test]
     fn sorting_and_searching() {
         let nan = f64::NAN;
-        let a = arr(DType::Float64, &[2, 3], &[3., nan, 1., 2., 2., -0.5]);
+        let a = arr(DType::Float64, &[2, 3], [3., nan, 1., 2., 2., -0.5]);
         same(
             &vals(&go("sort", std::slice::from_ref(&a), Attrs::new()).unwrap()[0]),
             &[1., 3., nan, -0.5, 2., 2.],
@@ -760,9 +746,9 @@ mod tests {
             ),
             &[2., 2., -0.5, 3., nan, 1.],
         );
-        assert!(go("sort", &[arr(DType::Float64, &[], &[1.])], Attrs::new()).is_err());
-        let s = arr(DType::Int32, &[4], &[1., 2., 2., 5.]);
-        let v = arr(DType::Float64, &[3], &[2., 0., 9.]);
+        assert!(go("sort", &[arr(DType::Float64, &[], [1.])], Attrs::new()).is_err());
+        let s = arr(DType::Int32, &[4], [1., 2., 2., 5.]);
+        let v = arr(DType::Float64, &[3], [2., 0., 9.]);
         same(
             &vals(&go("searchsorted", &[s.clone(), v.clone()], Attrs::new()).unwrap()[0]),
             &[1., 0., 4.],
@@ -789,7 +775,7 @@ mod tests {
 
     #[test]
     fn quantiles_and_average() {
-        let a = arr(DType::Float64, &[2, 4], &[1., 2., 3., 4., 10., 7., 8., 9.]);
+        let a = arr(DType::Float64, &[2, 4], [1., 2., 3., 4., 10., 7., 8., 9.]);
         // np.median(a, axis=1) -> [2.5, 8.5]; np.quantile(a, [0.1, 0.9], axis=1)
         same(
             &vals(
@@ -802,7 +788,7 @@ mod tests {
             ),
             &[2.5, 8.5],
         );
-        let q = arr(DType::Float64, &[2], &[0.1, 0.9]);
+        let q = arr(DType::Float64, &[2], [0.1, 0.9]);
         let r = &go(
             "quantile",
             &[a.clone(), q],
@@ -812,7 +798,7 @@ mod tests {
         assert_eq!(r.shape(), &[2, 2]);
         same(&vals(r), &[1.3, 7.3, 3.7, 9.7]);
         // np.average(a, axis=1, weights=[1, 0, 0, 1], returned=True) -> ([2.5, 9.5], [2., 2.])
-        let w = arr(DType::Int64, &[4], &[1., 0., 0., 1.]);
+        let w = arr(DType::Int64, &[4], [1., 0., 0., 1.]);
         let r = go(
             "average",
             &[a, w],

@@ -1,0 +1,212 @@
+//! Several workers as separate processes on loopback ports: a coordinator
+//! (`ndserve serve --workers 0`) and workers (`ndserve worker --join`), driven through
+//! the SDK. Placement, ops across workers, fetch from each worker, explicit copies, a
+//! killed worker, and two clients at once.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ndarray::{Array1, array};
+use ndserve_client::{Client, DType, ErrorCode};
+
+/// A coordinator and its workers; the processes are killed on drop.
+struct Cluster {
+    url: String,
+    coordinator: Child,
+    workers: Vec<(String, Child)>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn ndserve() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ndserve"));
+    c.env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    c
+}
+
+/// Heartbeats stop counting after this long (short, so tests see a loss quickly).
+const WORKER_TIMEOUT_MS: u64 = 1500;
+
+impl Cluster {
+    async fn start(workers: usize) -> Cluster {
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let coordinator = ndserve()
+            .args(["serve", "--workers", "0", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--worker-timeout-ms")
+            .arg(WORKER_TIMEOUT_MS.to_string())
+            .spawn()
+            .expect("coordinator starts");
+        let mut c = Cluster {
+            url,
+            coordinator,
+            workers: Vec::new(),
+        };
+        for i in 0..workers {
+            let name = format!("w{i}");
+            let child = ndserve()
+                .args(["worker", "--join", &c.url, "--name", &name])
+                .args(["--threads", "1", "--memory-limit", "1GiB", "--listen"])
+                .arg(format!("127.0.0.1:{}", free_port()))
+                .spawn()
+                .expect("worker starts");
+            c.workers.push((name, child));
+        }
+        c.wait_ready(workers).await;
+        c
+    }
+
+    /// Waits until `n` workers have joined.
+    async fn wait_ready(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(client) = Client::connect(&self.url).await {
+                let ready = client
+                    .devices()
+                    .await
+                    .map(|d| d.iter().filter(|d| d.state == "ready").count())
+                    .unwrap_or(0);
+                let _ = client.close().await;
+                if ready >= n {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{n} workers did not join in 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn device(&self, i: usize) -> String {
+        format!("{}/cpu:0", self.workers[i].0)
+    }
+
+    fn kill(&mut self, i: usize) {
+        let _ = self.workers[i].1.kill();
+        let _ = self.workers[i].1.wait();
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, w) in &mut self.workers {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+        let _ = self.coordinator.kill();
+        let _ = self.coordinator.wait();
+    }
+}
+
+#[tokio::test]
+async fn placement_cross_worker_ops_and_fetch_from_each_worker() -> ndserve_client::Result<()> {
+    let cluster = Cluster::start(3).await;
+    let c = Client::connect(&cluster.url).await?;
+    let devices = c.devices().await?;
+    assert_eq!(devices.len(), 3, "{devices:?}");
+
+    // Creation under a device scope lands there; fetch streams from each worker.
+    let parts: Vec<_> = (0..3)
+        .map(|i| {
+            c.on_device(&cluster.device(i))
+                .full(&[4], (i + 1) as f64, Some(DType::Float64))
+        })
+        .collect::<Result<_, _>>()?;
+    for (i, p) in parts.iter().enumerate() {
+        assert_eq!(p.device().await?, cluster.device(i));
+        assert_eq!(p.to_vec::<f64>().await?, vec![(i + 1) as f64; 4]);
+    }
+
+    // Inputs on different workers: the op runs where most input bytes live, the other
+    // input is copied worker to worker.
+    let big = c
+        .on_device(&cluster.device(1))
+        .ones(&[1000], DType::Float64)?;
+    let small = c
+        .on_device(&cluster.device(2))
+        .full(&[1], 2.0, Some(DType::Float64))?;
+    let s = (&big * &small)?.sum(None, false)?;
+    assert_eq!(s.item::<f64>().await?, 2000.0);
+    assert_eq!(s.device().await?, cluster.device(1));
+    let mixed = ((&parts[0] + &parts[1])? * &parts[2])?;
+    assert_eq!(mixed.to_vec::<f64>().await?, vec![9.0; 4]);
+
+    // An explicit copy.
+    let moved = parts[0].copy_to(&cluster.device(2))?;
+    assert_eq!(moved.device().await?, cluster.device(2));
+    assert_eq!(moved.to_vec::<f64>().await?, vec![1.0; 4]);
+
+    // Uploads without a scope go to the least loaded device: they spread.
+    let mut homes = std::collections::BTreeSet::new();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let a = c.upload(&Array1::<f32>::zeros(1 << 18)).await?;
+        homes.insert(a.device().await?);
+        held.push(a);
+    }
+    assert!(homes.len() >= 2, "uploads all went to {homes:?}");
+
+    // An unknown device is a clear error.
+    let e = c
+        .on_device("nowhere/cpu:0")
+        .ones(&[1], DType::Int8)?
+        .sync()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    assert!(e.to_string().contains("no device 'nowhere/cpu:0'"), "{e}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_killed_worker_loses_only_its_arrays() -> ndserve_client::Result<()> {
+    let mut cluster = Cluster::start(2).await;
+    let c = Client::connect(&cluster.url).await?;
+    let other = Client::connect(&cluster.url).await?;
+    let kept = c
+        .on_device(&cluster.device(0))
+        .upload(&array![1i32, 2, 3])
+        .await?;
+    let lost = c
+        .on_device(&cluster.device(1))
+        .upload(&array![4i32, 5, 6])
+        .await?;
+    let elsewhere = other.on_device(&cluster.device(0)).arange_n(5)?;
+    assert_eq!(lost.to_vec::<i32>().await?, vec![4, 5, 6]);
+
+    cluster.kill(1);
+    tokio::time::sleep(Duration::from_millis(WORKER_TIMEOUT_MS + 1500)).await;
+
+    // Every use of an array on the lost worker answers UNAVAILABLE naming it.
+    let e = lost.to_vec::<i32>().await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unavailable, "{e}");
+    assert!(e.to_string().contains("w1"), "{e}");
+    let e = (&kept + &lost)?.sync().await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unavailable, "{e}");
+    // Everything else keeps working, other sessions included.
+    assert_eq!((&kept * 2)?.to_vec::<i32>().await?, vec![2, 4, 6]);
+    assert_eq!(elsewhere.sum(None, false)?.item::<i64>().await?, 10);
+    assert_eq!(c.ones(&[2], DType::Int8)?.to_vec::<i8>().await?, vec![1, 1]);
+    let states: Vec<_> = c
+        .devices()
+        .await?
+        .into_iter()
+        .map(|d| (d.name, d.state))
+        .collect();
+    assert!(
+        states.contains(&("w1/cpu:0".to_string(), "lost".to_string())),
+        "{states:?}"
+    );
+    Ok(())
+}
