@@ -4,4 +4,5 @@
 //! the benchmarks. [`cases`] decodes the conformance kit's JSON (`../shared/conformance/
 //! FORMAT.md`) into SDK calls and encodes results back.
 
+pub mod bench;
 pub mod cases;

@@ -1,0 +1,94 @@
+//! Latency-bound workloads: the round trip of one tiny op, a long chain of dependent tiny
+//! ops, and a loop of small-array code.
+
+use std::time::Instant;
+
+use ndserve_client::DType;
+
+use super::{Ctx, Recorder, Result, Row, Unit, median_time, micros, millis, percentile};
+
+/// `sync_roundtrip_p50`/`_p99`: one tiny `add` and a sync, against a raw gRPC unary call
+/// (`GetServerInfo`) timed in the same loop (`grpc_unary_roundtrip_p50`/`_p99`), so both
+/// see the same machine noise.
+pub(super) async fn roundtrips(cx: &Ctx<'_>, rec: &mut Recorder<'_>) -> Result<()> {
+    let Ctx { client, sizes, .. } = *cx;
+    let a = client.ones(&[1], DType::Float64)?;
+    let b = client.ones(&[1], DType::Float64)?;
+    client.sync_all().await?;
+    let warmup = sizes.roundtrips / 10 + 1;
+    let mut unary = Vec::with_capacity(sizes.roundtrips);
+    let mut synced = Vec::with_capacity(sizes.roundtrips);
+    for i in 0..warmup + sizes.roundtrips {
+        let t = Instant::now();
+        client.server_info().await?;
+        let u = t.elapsed();
+        let t = Instant::now();
+        (&a + &b)?.sync().await?;
+        let s = t.elapsed();
+        if i >= warmup {
+            unary.push(u);
+            synced.push(s);
+        }
+    }
+    for (p, tag) in [(0.5, "p50"), (0.99, "p99")] {
+        let grpc = format!("grpc_unary_roundtrip_{tag}");
+        rec.record(Row::new(
+            &grpc,
+            micros(percentile(&mut unary, p)),
+            Unit::Micros,
+        ));
+        let ours = micros(percentile(&mut synced, p));
+        rec.record_against(
+            Row::new(format!("sync_roundtrip_{tag}"), ours, Unit::Micros),
+            &grpc,
+        );
+    }
+    Ok(())
+}
+
+/// `pipelined_dependent_ops`: `x = x + 1` queued `pipelined_ops` times on a small array,
+/// then one fetch (which must show every add applied).
+pub(super) async fn pipelined(cx: &Ctx<'_>, rec: &mut Recorder<'_>) -> Result<()> {
+    let Ctx { client, sizes, .. } = *cx;
+    let n = sizes.pipelined_ops;
+    let mut x = client.zeros(&[8], DType::Float64)?;
+    x.sync().await?;
+    let t = Instant::now();
+    for _ in 0..n {
+        x = (&x + 1.0)?;
+    }
+    let got = x.to_vec::<f64>().await?;
+    let elapsed = t.elapsed();
+    if got.iter().any(|&v| v != n as f64) {
+        return Err(
+            format!("pipelined_dependent_ops: expected {n} everywhere, got {got:?}").into(),
+        );
+    }
+    let rate = n as f64 / elapsed.as_secs_f64();
+    rec.record(Row::new("pipelined_dependent_ops", rate, Unit::OpsPerSec));
+    Ok(())
+}
+
+/// `small_array_loop`: `loop_iters` times `y = sin(x) * 2 + x; total += y.sum()` on a
+/// float64 array of `loop_len` elements, fetching `total` at the end (NumPy runs the same
+/// loop).
+pub(super) async fn small_loop(cx: &Ctx<'_>, rec: &mut Recorder<'_>) -> Result<()> {
+    let Ctx { client, sizes, .. } = *cx;
+    let x = client.random().random(&[sizes.loop_len])?;
+    x.sync().await?;
+    let t = median_time(sizes.reps, async || {
+        let mut total = client.zeros(&[], DType::Float64)?;
+        for _ in 0..sizes.loop_iters {
+            let y = x.sin()?.multiply(2.0)?.add(&x)?;
+            total = total.add(y.sum(None, false)?)?;
+        }
+        let v = total.item::<f64>().await?;
+        if !v.is_finite() {
+            return Err(format!("small_array_loop: total is {v}").into());
+        }
+        Ok(())
+    })
+    .await?;
+    rec.record(Row::new("small_array_loop", millis(t), Unit::Millis));
+    Ok(())
+}
