@@ -243,6 +243,13 @@ impl Coordinator {
         if !device.is_empty() {
             return self.workers.find_device(op, device);
         }
+        // The common case, all inputs on one worker, needs no tally.
+        if let Some(&(_, first, handle, _)) = homes.first()
+            && homes.iter().all(|h| h.1 == first)
+        {
+            self.workers.for_array(first, handle)?;
+            return Ok(first);
+        }
         let mut bytes: HashMap<usize, u64> = HashMap::new();
         for &(_, w, handle, b) in homes {
             self.workers.for_array(w, handle)?;
