@@ -6,12 +6,11 @@
 
 use ndarray::{ArcArray, IxDyn};
 use ndserve_proto::ops::data_shaped::{LoweredInput, MaskLowering, compress_plan};
-use ndserve_proto::shape::c_strides;
 use ndserve_proto::{DType, Error, Result};
 
 use super::array::HostArray;
 use super::cast::cast;
-use super::gather::{axis_offsets, gather, outer_offsets};
+use super::gather::take_axis;
 use super::kernels::{CpuInput, KernelCall};
 use super::shape::reshaped;
 
@@ -68,37 +67,36 @@ pub fn nonzero(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
 fn compress(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
     let plan = compress_plan(&call.call())?;
     let a = call.inputs[1].as_array();
-    let a = if plan.flatten {
-        reshaped(&a, &[a.len()])
+    let n = if plan.flatten {
+        a.len()
     } else {
-        a
+        a.shape()[plan.axis]
     };
-    let shape = a.shape().to_vec();
-    let n = shape[plan.axis];
     let picked = nonzero_coords(&call.inputs[0].as_array()).remove(0);
-    if let Some(&i) = picked.iter().find(|&&i| i as usize >= n) {
-        return Err(Error::invalid(
-            call.op,
-            "condition",
-            format!(
-                "index {i} is out of bounds for axis {} with size {n}",
-                plan.axis
-            ),
-        ));
-    }
-    let st = c_strides(&shape);
-    let dims: Vec<Vec<usize>> = (0..shape.len())
-        .map(|d| {
-            if d == plan.axis {
-                picked.iter().map(|&i| i as usize * st[d]).collect()
+    let idx = picked
+        .iter()
+        .map(|&i| {
+            if (i as usize) < n {
+                Ok(i as usize)
             } else {
-                axis_offsets(shape[d], st[d])
+                Err(Error::invalid(
+                    call.op,
+                    "condition",
+                    format!(
+                        "index {i} is out of bounds for axis {} with size {n}",
+                        plan.axis
+                    ),
+                ))
             }
         })
-        .collect();
-    let mut out_shape = shape;
-    out_shape[plan.axis] = picked.len();
-    Ok(vec![gather(&a, &outer_offsets(0, &dims), &out_shape, None)])
+        .collect::<Result<Vec<_>>>()?;
+    Ok(vec![take_axis(
+        &a,
+        plan.flatten,
+        plan.axis,
+        &idx,
+        &[idx.len()],
+    )])
 }
 
 /// The inputs of a `getitem` whose boolean masks are lowered: the source reshaped, integer

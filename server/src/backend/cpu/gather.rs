@@ -64,6 +64,31 @@ pub fn gather(
     })
 }
 
+/// `a` (flattened first when `flatten`) at positions `idx` along `axis`, every other axis
+/// whole: the gather of `take` and `compress`. `idx` are in range; the result has
+/// `idx_shape` in place of the axis.
+pub fn take_axis(
+    a: &HostArray,
+    flatten: bool,
+    axis: usize,
+    idx: &[usize],
+    idx_shape: &[usize],
+) -> HostArray {
+    let shape: Vec<usize> = if flatten {
+        vec![a.len()]
+    } else {
+        a.shape().to_vec()
+    };
+    let st = ndserve_proto::shape::c_strides(&shape);
+    let mut dims: Vec<Vec<usize>> = (0..axis).map(|j| axis_offsets(shape[j], st[j])).collect();
+    dims.push(idx.iter().map(|&i| i * st[axis]).collect());
+    dims.extend((axis + 1..shape.len()).map(|j| axis_offsets(shape[j], st[j])));
+    let mut out: Vec<usize> = shape[..axis].to_vec();
+    out.extend_from_slice(idx_shape);
+    out.extend_from_slice(&shape[axis + 1..]);
+    gather(a, &outer_offsets(0, &dims), &out, None)
+}
+
 /// The elements of an integer (or bool) array as i64, broadcast to `shape`, C order.
 pub fn i64_values(a: &HostArray, shape: &[usize]) -> Result<Vec<i64>> {
     let c = cast(a, ndserve_proto::DType::Int64);

@@ -13,7 +13,7 @@ use num_complex::{Complex32, Complex64};
 
 use super::array::{Element, HostArray};
 use super::cast::cast;
-use super::gather::{axis_offsets, c_vec, gather, i64_values, outer_offsets};
+use super::gather::{axis_offsets, c_vec, gather, i64_values, outer_offsets, take_axis};
 use super::kernels::{CpuInput, KernelCall};
 use super::shape::reshape_c;
 
@@ -282,7 +282,6 @@ fn take(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
     } else {
         a.shape().to_vec()
     };
-    let st = c_strides(&shape);
     let ishape = call.metas[1].shape().to_vec();
     let n = shape[plan.axis];
     let idx: Vec<usize> = index_values(&call.inputs[1], &ishape)?
@@ -293,17 +292,7 @@ fn take(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
             _ => norm_index(call.op, v, plan.axis, n),
         })
         .collect::<Result<_>>()?;
-    let mut dims: Vec<Vec<usize>> = (0..plan.axis)
-        .map(|j| axis_offsets(shape[j], st[j]))
-        .collect();
-    dims.push(idx.iter().map(|&i| i * st[plan.axis]).collect());
-    dims.extend((plan.axis + 1..shape.len()).map(|j| axis_offsets(shape[j], st[j])));
-    Ok(vec![gather(
-        &a,
-        &outer_offsets(0, &dims),
-        &plan.out.shape,
-        None,
-    )])
+    Ok(vec![take_axis(&a, plan.flatten, plan.axis, &idx, &ishape)])
 }
 
 fn take_along_axis(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
