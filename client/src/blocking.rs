@@ -32,6 +32,8 @@ use crate::array::Description;
 use crate::client::ClientOptions;
 use crate::element::Element;
 use crate::operand::{Axis, Idx, Operand};
+use crate::ops_index::IndexArg;
+use crate::ops_shape::Sections;
 
 /// The async client and the runtime that drives it. The client is declared first so it
 /// drops before the runtime (the runtime must outlive what runs on it).
@@ -110,6 +112,18 @@ impl From<&Array> for Operand {
 impl From<Array> for Operand {
     fn from(a: Array) -> Operand {
         Operand::Array(a.inner.clone())
+    }
+}
+
+impl From<&Array> for IndexArg {
+    fn from(a: &Array) -> IndexArg {
+        IndexArg::Array(a.inner.clone())
+    }
+}
+
+impl From<Array> for IndexArg {
+    fn from(a: Array) -> IndexArg {
+        IndexArg::Array(a.inner)
     }
 }
 
@@ -485,6 +499,140 @@ impl Client {
         let inner: Vec<&crate::Array> = arrays.iter().map(|a| &a.inner).collect();
         self.wrap(self.rt.client.stack(&inner, axis))
     }
+
+    /// `np.array(object, dtype, ndmin=ndmin)` ([`crate::Client::array`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::array`].
+    #[doc(alias = "np.array")]
+    pub fn array(
+        &self,
+        object: impl Into<Operand>,
+        dtype: Option<DType>,
+        ndmin: usize,
+    ) -> Result<Array> {
+        self.wrap(self.rt.client.array(object, dtype, ndmin))
+    }
+
+    /// `np.asarray(a, dtype)` ([`crate::Client::asarray`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::asarray`].
+    #[doc(alias = "np.asarray")]
+    pub fn asarray(&self, a: impl Into<Operand>, dtype: Option<DType>) -> Result<Array> {
+        self.wrap(self.rt.client.asarray(a, dtype))
+    }
+
+    /// `np.asanyarray(a, dtype)` ([`crate::Client::asanyarray`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::asanyarray`].
+    #[doc(alias = "np.asanyarray")]
+    pub fn asanyarray(&self, a: impl Into<Operand>, dtype: Option<DType>) -> Result<Array> {
+        self.wrap(self.rt.client.asanyarray(a, dtype))
+    }
+
+    /// `np.ascontiguousarray(a, dtype)` ([`crate::Client::ascontiguousarray`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::ascontiguousarray`].
+    #[doc(alias = "np.ascontiguousarray")]
+    pub fn ascontiguousarray(&self, a: impl Into<Operand>, dtype: Option<DType>) -> Result<Array> {
+        self.wrap(self.rt.client.ascontiguousarray(a, dtype))
+    }
+
+    /// `np.broadcast_arrays(*args)` ([`crate::Client::broadcast_arrays`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::broadcast_arrays`].
+    #[doc(alias = "np.broadcast_arrays")]
+    pub fn broadcast_arrays(&self, args: &[Operand]) -> Result<Vec<Array>> {
+        self.wrap_all(self.rt.client.broadcast_arrays(args))
+    }
+
+    /// `np.hstack(tup)` ([`crate::Client::hstack`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::hstack`].
+    #[doc(alias = "np.hstack")]
+    pub fn hstack(&self, tup: &[&Array]) -> Result<Array> {
+        let inner: Vec<&crate::Array> = tup.iter().map(|a| &a.inner).collect();
+        self.wrap(self.rt.client.hstack(&inner))
+    }
+
+    /// `np.vstack(tup)` ([`crate::Client::vstack`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::vstack`].
+    #[doc(alias = "np.vstack")]
+    pub fn vstack(&self, tup: &[&Array]) -> Result<Array> {
+        let inner: Vec<&crate::Array> = tup.iter().map(|a| &a.inner).collect();
+        self.wrap(self.rt.client.vstack(&inner))
+    }
+
+    /// `np.dstack(tup)` ([`crate::Client::dstack`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::dstack`].
+    #[doc(alias = "np.dstack")]
+    pub fn dstack(&self, tup: &[&Array]) -> Result<Array> {
+        let inner: Vec<&crate::Array> = tup.iter().map(|a| &a.inner).collect();
+        self.wrap(self.rt.client.dstack(&inner))
+    }
+
+    /// `np.select(condlist, choicelist, default)` ([`crate::Client::select`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::select`].
+    #[doc(alias = "np.select")]
+    pub fn select(
+        &self,
+        condlist: &[Operand],
+        choicelist: &[Operand],
+        default: impl Into<Scalar>,
+    ) -> Result<Array> {
+        self.wrap(self.rt.client.select(condlist, choicelist, default))
+    }
+
+    /// `np.diag_indices(n, ndim)` ([`crate::Client::diag_indices`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::diag_indices`].
+    #[doc(alias = "np.diag_indices")]
+    pub fn diag_indices(&self, n: usize, ndim: usize) -> Result<Vec<Array>> {
+        self.wrap_all(self.rt.client.diag_indices(n, ndim))
+    }
+
+    /// `np.ix_(*args)` of integer sequences ([`crate::Client::ix_`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::ix_`].
+    #[doc(alias = "np.ix_")]
+    pub fn ix_(&self, args: &[Operand]) -> Result<Vec<Array>> {
+        self.wrap_all(self.rt.client.ix_(args))
+    }
+
+    /// `np.ix_(*args)`, boolean sequences included; waits ([`crate::Client::ix_run`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::ix_run`].
+    #[doc(alias = "np.ix_")]
+    pub fn ix_run(&self, args: &[Operand]) -> Result<Vec<Array>> {
+        let r = self.block_on(self.rt.client.ix_run(args));
+        self.wrap_all(r)
+    }
 }
 
 macro_rules! blocking_unary {
@@ -611,6 +759,119 @@ forward! {
     /// Dot product (`np.dot`).
     #[doc(alias = "np.dot")]
     fn dot(&self, other: impl Into<Operand>);
+    /// Rounds half to even (`np.round`).
+    #[doc(alias = "np.round")]
+    fn round(&self, decimals: i64);
+    /// A flattened copy (`ndarray.flatten`).
+    #[doc(alias = "ndarray.flatten")]
+    fn flatten(&self);
+    /// Interchanges two axes (`np.swapaxes`).
+    #[doc(alias = "np.swapaxes")]
+    fn swapaxes(&self, axis1: i64, axis2: i64);
+    /// Moves axes to new positions (`np.moveaxis`).
+    #[doc(alias = "np.moveaxis")]
+    fn moveaxis(&self, source: impl Into<Axis>, destination: impl Into<Axis>);
+    /// At least one dimension (`np.atleast_1d`).
+    #[doc(alias = "np.atleast_1d")]
+    fn atleast_1d(&self);
+    /// At least two dimensions (`np.atleast_2d`).
+    #[doc(alias = "np.atleast_2d")]
+    fn atleast_2d(&self);
+    /// At least three dimensions (`np.atleast_3d`).
+    #[doc(alias = "np.atleast_3d")]
+    fn atleast_3d(&self);
+    /// Appends values along an axis, flattening for `None` (`np.append`).
+    #[doc(alias = "np.append")]
+    fn append(&self, values: impl Into<Operand>, axis: Option<i64>);
+    /// Repeats the whole array along each axis (`np.tile`).
+    #[doc(alias = "np.tile")]
+    fn tile(&self, reps: &[i64]);
+    /// Repeats each element (`np.repeat`).
+    #[doc(alias = "np.repeat")]
+    fn repeat(&self, repeats: &[i64], axis: Option<i64>);
+    /// Pads the array (`np.pad`).
+    #[doc(alias = "np.pad")]
+    fn pad(&self, pad_width: &[usize], mode: &str, constant_values: Option<Scalar>);
+    /// Reverses along axes (`np.flip`).
+    #[doc(alias = "np.flip")]
+    fn flip(&self, axis: impl Into<Axis>);
+    /// Reverses along axis 0 (`np.flipud`).
+    #[doc(alias = "np.flipud")]
+    fn flipud(&self);
+    /// Reverses along axis 1 (`np.fliplr`).
+    #[doc(alias = "np.fliplr")]
+    fn fliplr(&self);
+    /// Rolls the elements along an axis, the flattened array for `None` (`np.roll`).
+    #[doc(alias = "np.roll")]
+    fn roll(&self, shift: i64, axis: Option<i64>);
+    /// Rolls by several shifts along several axes (`np.roll`).
+    fn roll_axes(&self, shift: &[i64], axes: &[i64]);
+    /// Rotates by 90 degrees in a plane (`np.rot90`).
+    #[doc(alias = "np.rot90")]
+    fn rot90(&self, k: i64, axes: (i64, i64));
+    /// Indexing with index arrays, `a[key]` ([`crate::Array::index`]).
+    #[doc(alias = "__getitem__")]
+    fn index(&self, key: &[IndexArg]);
+    /// A copy with `a[key] = y` ([`crate::Array::index_update`]).
+    #[doc(alias = "__setitem__")]
+    fn index_update(&self, key: &[IndexArg], y: impl Into<Operand>);
+    /// A copy after `np.add.at(a, key, y)`.
+    #[doc(alias = "np.add.at")]
+    fn index_add(&self, key: &[IndexArg], y: impl Into<Operand>);
+    /// A copy after `np.minimum.at(a, key, y)`.
+    #[doc(alias = "np.minimum.at")]
+    fn index_min(&self, key: &[IndexArg], y: impl Into<Operand>);
+    /// A copy after `np.maximum.at(a, key, y)`.
+    #[doc(alias = "np.maximum.at")]
+    fn index_max(&self, key: &[IndexArg], y: impl Into<Operand>);
+    /// Elements at indices along an axis (`np.take`).
+    #[doc(alias = "np.take")]
+    fn take(&self, indices: impl Into<Operand>, axis: Option<i64>);
+    /// `np.take` with `mode` `"raise"`, `"wrap"` or `"clip"`.
+    fn take_mode(&self, indices: impl Into<Operand>, axis: Option<i64>, mode: &str);
+    /// Values at matching index slices (`np.take_along_axis`).
+    #[doc(alias = "np.take_along_axis")]
+    fn take_along_axis(&self, indices: impl Into<Operand>, axis: Option<i64>);
+    /// A diagonal of the plane of two axes (`np.diagonal`).
+    #[doc(alias = "np.diagonal")]
+    fn diagonal(&self, offset: i64, axis1: i64, axis2: i64);
+    /// Percentiles over the given axes (`np.percentile`).
+    #[doc(alias = "np.percentile")]
+    fn percentile(&self, q: impl Into<Operand>, axis: impl Into<Axis>, keepdims: bool);
+    /// A partitioned copy (`np.partition`).
+    #[doc(alias = "np.partition")]
+    fn partition(&self, kth: i64, axis: Option<i64>);
+    /// Indices that partition (`np.argpartition`).
+    #[doc(alias = "np.argpartition")]
+    fn argpartition(&self, kth: i64, axis: Option<i64>);
+}
+
+/// Forwards the splitting methods, which return several arrays.
+macro_rules! forward_split {
+    ($( $(#[$m:meta])* fn $name:ident; )*) => {
+        impl Array {$(
+            $(#[$m])*
+            ///
+            /// # Errors
+            ///
+            #[doc = concat!("As [`crate::Array::", stringify!($name), "`].")]
+            pub fn $name(&self, indices_or_sections: impl Into<Sections>) -> Result<Vec<Array>> {
+                self.client().wrap_all(self.inner.$name(indices_or_sections))
+            }
+        )*}
+    };
+}
+
+forward_split! {
+    /// Splits column-wise (`np.hsplit`).
+    #[doc(alias = "np.hsplit")]
+    fn hsplit;
+    /// Splits row-wise (`np.vsplit`).
+    #[doc(alias = "np.vsplit")]
+    fn vsplit;
+    /// Splits along the third axis (`np.dsplit`).
+    #[doc(alias = "np.dsplit")]
+    fn dsplit;
 }
 
 impl Array {
@@ -688,6 +949,41 @@ impl Array {
     #[doc(alias = "np.matmul")]
     pub fn matmul(&self, other: &Array) -> Result<Array> {
         self.wrap(self.inner.matmul(&other.inner))
+    }
+
+    /// Splits into equal sections or at indices along `axis` (`np.split`,
+    /// [`crate::Array::split`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Array::split`].
+    #[doc(alias = "np.split")]
+    pub fn split(&self, indices_or_sections: impl Into<Sections>, axis: i64) -> Result<Vec<Array>> {
+        self.client()
+            .wrap_all(self.inner.split(indices_or_sections, axis))
+    }
+
+    /// With this array as the condition, `x` where true and `y` elsewhere
+    /// (`np.where(condition, x, y)`, `crate::Array::r#where`).
+    ///
+    /// # Errors
+    ///
+    /// As `crate::Array::r#where`.
+    #[doc(alias = "np.where")]
+    pub fn r#where(&self, x: impl Into<Operand>, y: impl Into<Operand>) -> Result<Array> {
+        self.wrap(self.inner.r#where(x, y))
+    }
+
+    /// Indexing with any key, boolean masks included; waits for the actual shape
+    /// ([`crate::Array::index_run`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Array::index_run`].
+    #[doc(alias = "__getitem__")]
+    pub fn index_run(&self, key: &[IndexArg]) -> Result<Array> {
+        let r = self.block_on(self.inner.index_run(key));
+        self.wrap(r)
     }
 
     /// Waits until the array is computed ([`crate::Array::sync`]).

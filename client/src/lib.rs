@@ -73,10 +73,16 @@ mod element;
 mod methods;
 mod operand;
 mod operators;
+mod ops_counting;
 mod ops_creation;
 mod ops_data_shaped;
+mod ops_fft;
+mod ops_index;
 pub mod ops_linalg;
 mod ops_math;
+pub mod ops_numpy_linalg;
+mod ops_order_stats;
+mod ops_shape;
 mod ops_stats;
 mod placement;
 mod random;
@@ -87,6 +93,11 @@ pub use array::{Array, ArrayState, Description};
 pub use client::{Client, ClientOptions};
 pub use element::Element;
 pub use operand::{Axis, Idx, Operand};
+pub use ops_data_shaped::Unique;
+pub use ops_fft::{Fft, FftArgs, FftNorm, FftnArgs};
+pub use ops_index::IndexArg;
+pub use ops_numpy_linalg::{Linalg, NormArgs, NormOrd};
+pub use ops_shape::Sections;
 pub use random::Random;
 
 pub use ndserve_proto::{

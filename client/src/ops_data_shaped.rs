@@ -89,4 +89,75 @@ impl Array {
             .await?;
         Ok(out.remove(0))
     }
+
+    /// The sorted distinct values of the flattened array, NaNs collapsed into one
+    /// (`np.unique`).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use ndserve_client::Client;
+    ///
+    /// # fn main() -> ndserve_client::Result<()> {
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let client = Client::embedded().await?;
+    /// let a = client.upload(&array![[3, 1, 3], [2, 1, 5]]).await?;
+    /// assert_eq!(a.unique().await?.to_vec::<i32>().await?, vec![1, 2, 3, 5]);
+    /// // np.unique(a, return_index=True, return_inverse=True, return_counts=True)
+    /// let u = a.unique_all().await?;
+    /// assert_eq!(u.index.to_vec::<i64>().await?, vec![1, 3, 0, 5]);
+    /// assert_eq!(u.inverse.shape(), &[2, 3]);
+    /// assert_eq!(u.inverse.to_vec::<i64>().await?, vec![2, 0, 2, 1, 0, 3]);
+    /// assert_eq!(u.counts.to_vec::<i64>().await?, vec![2, 1, 2, 1]);
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
+    #[doc(alias = "np.unique")]
+    pub async fn unique(&self) -> Result<Array> {
+        let mut out = self
+            .client()
+            .run("unique", &[self.into()], Attrs::new())
+            .await?;
+        Ok(out.remove(0))
+    }
+
+    /// `np.unique(a, return_index=True, return_inverse=True, return_counts=True)`: the
+    /// distinct values with each one's first index, every element's value index (in the
+    /// array's shape) and each value's count.
+    #[doc(alias = "np.unique")]
+    pub async fn unique_all(&self) -> Result<Unique> {
+        let attrs = Attrs::new()
+            .with("return_index", Attr::Bool(true))
+            .with("return_inverse", Attr::Bool(true))
+            .with("return_counts", Attr::Bool(true));
+        let mut out = self
+            .client()
+            .run("unique", &[self.into()], attrs)
+            .await?
+            .into_iter();
+        let mut next = || {
+            out.next().ok_or_else(|| {
+                ndserve_proto::Error::internal("unique", "the server returned too few outputs")
+            })
+        };
+        Ok(Unique {
+            values: next()?,
+            index: next()?,
+            inverse: next()?,
+            counts: next()?,
+        })
+    }
+}
+
+/// The results of [`Array::unique_all`] (NumPy's `unique_all`).
+#[derive(Clone, Debug)]
+pub struct Unique {
+    /// The sorted distinct values.
+    pub values: Array,
+    /// The index of each value's first occurrence in the flattened array (int64).
+    pub index: Array,
+    /// For every element, the index of its value in `values`, in the array's shape.
+    pub inverse: Array,
+    /// Each value's number of occurrences (int64).
+    pub counts: Array,
 }

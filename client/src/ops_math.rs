@@ -35,6 +35,19 @@ impl Array {
         self.client().call1("around", &[self.into()], attrs)
     }
 
+    /// Rounds half to even to `decimals` decimals (`np.round`, the same as
+    /// [`Array::around`]); integers are kept for `decimals >= 0`, bool gives float16.
+    ///
+    /// # Errors
+    ///
+    /// None beyond a closed client.
+    #[doc(alias = "np.round")]
+    #[doc(alias = "ndarray.round")]
+    pub fn round(&self, decimals: i64) -> Result<Array> {
+        let attrs = Attrs::new().with("decimals", Attr::Int(decimals));
+        self.client().call1("round", &[self.into()], attrs)
+    }
+
     /// The angle of the complex argument (`np.angle`), in degrees when `deg`.
     ///
     /// # Errors

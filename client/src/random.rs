@@ -97,6 +97,29 @@ impl Random<'_> {
             .call1("random.standard_normal", &[], size_attr(Some(size)))
     }
 
+    /// Standard normal samples of shape `dims` (`np.random.randn(*dims)`); no dims gives
+    /// a 0-d array.
+    ///
+    /// # Errors
+    ///
+    /// INVALID_ARGUMENT for a bad size.
+    #[doc(alias = "np.random.randn")]
+    pub fn randn(&self, dims: &[usize]) -> Result<Array> {
+        self.client
+            .call1("random.randn", &[], size_attr(Some(dims)))
+    }
+
+    /// Uniform samples in `[0, 1)` of shape `dims` (`np.random.rand(*dims)`); no dims
+    /// gives a 0-d array.
+    ///
+    /// # Errors
+    ///
+    /// INVALID_ARGUMENT for a bad size.
+    #[doc(alias = "np.random.rand")]
+    pub fn rand(&self, dims: &[usize]) -> Result<Array> {
+        self.client.call1("random.rand", &[], size_attr(Some(dims)))
+    }
+
     /// Uniform samples in `[0, 1)` of shape `size` (`np.random.random`).
     ///
     /// # Errors

@@ -41,6 +41,8 @@ pub enum Attr {
     DType(DType),
     /// A tuple of ints (shape, axes).
     Ints(Vec<i64>),
+    /// A tuple of floats (`histogram`'s `range`).
+    Floats(Vec<f64>),
     /// A Python scalar of any kind (fill values, range bounds).
     Scalar(Scalar),
     /// An indexing key.
@@ -57,6 +59,7 @@ impl Attr {
             Attr::Str(_) => "str",
             Attr::DType(_) => "dtype",
             Attr::Ints(_) => "tuple of ints",
+            Attr::Floats(_) => "tuple of floats",
             Attr::Scalar(_) => "scalar",
             Attr::Index(_) => "index",
         }
@@ -180,6 +183,16 @@ impl Attrs {
             Some(Attr::Int(i)) => Ok(Some(vec![*i])),
             Some(Attr::Scalar(Scalar::Int(i))) => Ok(Some(vec![*i as i64])),
             Some(a) => Err(wrong(op, name, "an int or a tuple of ints", a)),
+        }
+    }
+
+    /// A tuple of numbers (ints or floats) as floats; `None` when absent or Python's None.
+    pub fn floats(&self, op: &str, name: &str) -> Result<Option<Vec<f64>>> {
+        match self.get(name) {
+            None | Some(Attr::None) => Ok(None),
+            Some(Attr::Floats(v)) => Ok(Some(v.clone())),
+            Some(Attr::Ints(v)) => Ok(Some(v.iter().map(|&i| i as f64).collect())),
+            Some(a) => Err(wrong(op, name, "a tuple of numbers", a)),
         }
     }
 

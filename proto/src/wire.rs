@@ -168,6 +168,7 @@ impl Attr {
             Attr::Str(s) => Value::Str(s.clone()),
             Attr::DType(d) => Value::Dtype(d.to_wire()),
             Attr::Ints(v) => Value::Ints(pb::IntList { values: v.clone() }),
+            Attr::Floats(v) => Value::Floats(pb::FloatList { values: v.clone() }),
             Attr::Scalar(s) => Value::Scalar(s.to_wire()),
             Attr::Index(items) => Value::Index(pb::IndexList {
                 items: items.iter().map(IndexItem::to_wire).collect(),
@@ -187,6 +188,7 @@ impl Attr {
             Some(Value::Str(s)) => Attr::Str(s.clone()),
             Some(Value::Dtype(d)) => Attr::DType(DType::from_wire(*d)?),
             Some(Value::Ints(v)) => Attr::Ints(v.values.clone()),
+            Some(Value::Floats(v)) => Attr::Floats(v.values.clone()),
             Some(Value::Scalar(s)) => Attr::Scalar(Scalar::from_wire(s)?),
             Some(Value::Index(l)) => Attr::Index(
                 l.items

@@ -256,9 +256,11 @@ pub fn attr_of_value(v: &Value) -> Result<Attr> {
                 .collect::<Option<Option<Vec<Vec<i64>>>>>()
                 .flatten()
                 .map(|v| v.concat());
-            match ints.or(nested) {
-                Some(v) => Attr::Ints(v),
-                None => return Err(bad(format!("unsupported list attribute {v}"))),
+            let floats: Option<Vec<f64>> = items.iter().map(Value::as_f64).collect();
+            match (ints.or(nested), floats) {
+                (Some(v), _) => Attr::Ints(v),
+                (None, Some(f)) => Attr::Floats(f),
+                _ => return Err(bad(format!("unsupported list attribute {v}"))),
             }
         }
         Value::Object(_) => return Err(bad(format!("unsupported attribute {v}"))),
@@ -367,10 +369,21 @@ async fn attr_arg(client: &Client, arg: &Value, inputs: &mut Vec<Operand>) -> Re
             .collect();
         ints.map(Attr::Ints)
             .ok_or_else(|| bad(format!("unsupported list attribute {arg}")))
-    } else if arg.get("array").is_some() {
-        Err(bad(
-            "an array where the op takes a plain value is not supported",
-        ))
+    } else if let Some(a) = arg.get("array") {
+        // A literal integer array for a plain-valued parameter (`repeat`'s `repeats`):
+        // the client has its values, as NumPy reads them with `asarray(x).tolist()`.
+        let dtype: DType = a["dtype"].as_str().unwrap_or("").parse()?;
+        let ndim = a["shape"].as_array().map_or(usize::MAX, Vec::len);
+        let ints: Option<Vec<i64>> = a["data"]
+            .as_array()
+            .and_then(|d| d.iter().map(Value::as_i64).collect());
+        match (dtype.is_integer(), ndim, ints) {
+            (true, 0, Some(v)) if v.len() == 1 => Ok(Attr::Int(v[0])),
+            (true, 1, Some(v)) => Ok(Attr::Ints(v)),
+            _ => Err(bad(
+                "an array where the op takes a plain value must be a 0-d or 1-d integer array",
+            )),
+        }
     } else {
         Err(bad(format!("unsupported argument {arg}")))
     }
@@ -694,6 +707,38 @@ async fn clip_with_none(
     encode_result(&outs[0]).await.map(Some)
 }
 
+/// `np.bincount` through the SDK's `Array::bincount`, which reads `max(x)` to pass the
+/// result's length (the wire op takes it).
+async fn bincount(
+    client: &Client,
+    args: &[Value],
+    kwargs: &serde_json::Map<String, Value>,
+) -> Result<Value> {
+    let d = decode(client, "bincount", args, kwargs).await?;
+    let arrays: Vec<Array> = d
+        .inputs
+        .iter()
+        .map(|o| match o {
+            Operand::Array(a) => Ok(a.clone()),
+            _ => Err(bad("bincount takes arrays")),
+        })
+        .collect::<Result<_>>()?;
+    let minlength = match d.attrs.get("minlength") {
+        Some(Attr::Int(m)) if *m < 0 => {
+            return Err(Error::invalid(
+                "bincount",
+                "minlength",
+                "'minlength' must not be negative",
+            ));
+        }
+        Some(Attr::Int(m)) => *m as usize,
+        _ => 0,
+    };
+    let x = arrays.first().ok_or_else(|| bad("bincount needs x"))?;
+    let out = x.bincount(arrays.get(1), minlength).await?;
+    encode_result(&out).await
+}
+
 /// Runs one case through the SDK; returns the answer's `result`.
 pub async fn run_case(client: &Client, case: &Value) -> Result<Value> {
     let op = case["op"].as_str().ok_or_else(|| bad("case without op"))?;
@@ -718,6 +763,9 @@ pub async fn run_case(client: &Client, case: &Value) -> Result<Value> {
         && let Some(v) = clip_with_none(client, args, kwargs).await?
     {
         return Ok(v);
+    }
+    if op == "bincount" {
+        return bincount(client, args, kwargs).await;
     }
     let (args, kwargs) = &flat_tensordot_axes(op, args, kwargs);
     let d = decode(client, op, args, kwargs).await?;

@@ -25,6 +25,8 @@ pub enum LoweredInput {
     Source,
     /// An original input, unchanged (an integer index array).
     Keep(usize),
+    /// An original input that is not part of the key (`index_update`'s `y`), unchanged.
+    Pass(usize),
     /// The indices along mask dim `dim` of the true elements of mask input `input` (a 0-d
     /// mask counts as a one-element 1-d mask).
     MaskDim {
@@ -77,6 +79,12 @@ pub fn has_mask(c: &Call<'_>) -> bool {
 /// Lowers the boolean masks of `c`'s key (`None` when it has none), checking each mask's
 /// shape against the axes it indexes as NumPy does.
 pub fn lower(c: &Call<'_>) -> Result<Option<MaskLowering>> {
+    lower_after(c, 1)
+}
+
+/// [`lower`] for a call whose first `leading` inputs precede the key's arrays (the indexed
+/// array, then values such as `index_update`'s `y`, passed through unchanged).
+pub fn lower_after(c: &Call<'_>, leading: usize) -> Result<Option<MaskLowering>> {
     let op = c.op;
     let key = c.attrs.index(op, "key")?;
     if !key.iter().any(|k| mask_meta(c, k).is_some()) {
@@ -102,7 +110,9 @@ pub fn lower(c: &Call<'_>) -> Result<Option<MaskLowering>> {
     let mut low = MaskLowering {
         a_shape: Vec::with_capacity(a.ndim() + 1),
         key: Vec::with_capacity(key.len()),
-        inputs: vec![LoweredInput::Source],
+        inputs: std::iter::once(LoweredInput::Source)
+            .chain((1..leading).map(LoweredInput::Pass))
+            .collect(),
     };
     let mut axis = 0usize;
     for k in &key {
@@ -173,7 +183,7 @@ impl MaskLowering {
                 LoweredInput::MaskDim { input, .. } => {
                     smallest = smallest.min(c.array(input, "key")?.numel().max(1));
                 }
-                LoweredInput::Source => {}
+                LoweredInput::Source | LoweredInput::Pass(_) => {}
             }
         }
         let others =
@@ -191,7 +201,7 @@ impl MaskLowering {
             .iter()
             .map(|i| match *i {
                 LoweredInput::Source => Input::Array(Meta::new(a.dtype, self.a_shape.clone())),
-                LoweredInput::Keep(p) => c.inputs[p].clone(),
+                LoweredInput::Keep(p) | LoweredInput::Pass(p) => c.inputs[p].clone(),
                 LoweredInput::MaskDim { .. } => Input::Array(Meta::new(DType::Int64, vec![count])),
             })
             .collect()

@@ -219,7 +219,7 @@ fn more_defs() -> Vec<OpDef> {
         params: params![arr("a"), attr("key"), arr("y")],
         summary,
         infer: |c| {
-            update_check(c)?;
+            update_infer(c)?;
             Ok(vec![c.array(0, "a")?])
         },
         data_dependent: DataDependence::Never,
@@ -289,9 +289,12 @@ fn more_defs() -> Vec<OpDef> {
         OpDef {
             name: "ix_",
             params: params![arrs("args")],
-            summary: "Open mesh of 1-D integer sequences (np.ix_).",
+            summary: "Open mesh of 1-D integer sequences; a boolean one stands for its nonzero indices (np.ix_).",
             infer: ix_infer,
-            data_dependent: DataDependence::Never,
+            // A boolean sequence becomes the indices where it is true.
+            data_dependent: DataDependence::When(|c| {
+                c.inputs.iter().any(|i| i.as_array().dtype.is_bool())
+            }),
         },
     ]
 }
@@ -524,23 +527,56 @@ pub fn adv_plan(c: &Call<'_>, name: &str) -> Result<AdvPlan> {
     })
 }
 
-/// Checks an `index_*` call: `a`, `y` broadcastable to `a[key]`, and the dtypes.
-pub fn update_check(c: &Call<'_>) -> Result<(AdvPlan, DType)> {
-    let op = c.op;
-    c.attrs.check_known(op, &["key"])?;
-    let p = adv_plan(c, "a")?;
+/// Checks an `index_*` call for `infer`. With boolean masks in the key the number of
+/// selected elements is known only from the data: the masks' shapes and the rest of the key
+/// are checked here, `y`'s shape by the kernel ([`update_check`] on the lowered call).
+fn update_infer(c: &Call<'_>) -> Result<()> {
+    c.attrs.check_known(c.op, &["key"])?;
+    match super::data_shaped::lower_after(c, 2)? {
+        Some(low) => {
+            let inputs = low.bound_inputs(c)?;
+            let attrs = low.attrs(c.attrs);
+            adv_plan(
+                &Call {
+                    op: c.op,
+                    inputs: &inputs,
+                    attrs: &attrs,
+                },
+                "a",
+            )?;
+            update_dtype(c)?;
+        }
+        None => {
+            update_check(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// The dtype an `index_*` call computes in; a Python int `y` must fit `a`'s dtype.
+fn update_dtype(c: &Call<'_>) -> Result<DType> {
     let a = c.array(0, "a")?;
     let y = c.input(1, "y")?;
     if let Input::Scalar(s) = y
         && !s.fits(a.dtype)
     {
         return Err(Error::invalid(
-            op,
+            c.op,
             "y",
             format!("Python integer {s} out of bounds for {}", a.dtype),
         ));
     }
-    let dt = result_type(&[Operand::Array(a.dtype), y.operand()]).expect("operands");
+    Ok(result_type(&[Operand::Array(a.dtype), y.operand()]).expect("operands"))
+}
+
+/// Checks an `index_*` call whose key has no boolean mask: `a`, `y` broadcastable to
+/// `a[key]`, and the dtypes.
+pub fn update_check(c: &Call<'_>) -> Result<(AdvPlan, DType)> {
+    let op = c.op;
+    c.attrs.check_known(op, &["key"])?;
+    let p = adv_plan(c, "a")?;
+    let dt = update_dtype(c)?;
+    let y = c.input(1, "y")?;
     let mut ys: &[usize] = y.shape();
     while ys.len() > p.out.ndim() && ys[0] == 1 {
         ys = &ys[1..];
@@ -844,14 +880,9 @@ fn ix_infer(c: &Call<'_>) -> Result<Vec<Meta>> {
                 "Cross index must be 1 dimensional",
             ));
         }
-        if m.dtype.is_bool() {
-            return Err(Error::invalid(
-                op,
-                "args",
-                "boolean arguments (data-dependent shapes) are not supported; use integer arrays",
-            ));
-        }
-        let dtype = if m.numel() == 0 {
+        // A boolean sequence stands for its nonzero indices (at most its length of them);
+        // any other keeps its dtype, as NumPy keeps an ndarray's.
+        let dtype = if m.dtype.is_bool() {
             DType::Int64
         } else {
             m.dtype

@@ -20,13 +20,16 @@ use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::shape::{Shape, checked_numel};
 
+pub mod counting;
 pub mod creation;
 pub mod creation_matrix;
 pub mod data_shaped;
 pub mod elementwise;
+pub mod fft;
 pub mod index;
 pub mod linalg;
 pub mod math;
+pub mod numpy_linalg;
 pub mod products;
 pub mod random;
 pub mod reduce;
@@ -268,8 +271,11 @@ pub fn catalogue() -> &'static [OpDef] {
         v.extend(data_shaped::defs());
         v.extend(linalg::defs());
         v.extend(math::defs());
+        v.extend(numpy_linalg::defs());
         v.extend(products::defs());
         v.extend(random::defs());
+        v.extend(fft::defs());
+        v.extend(counting::defs());
         v
     })
 }

@@ -56,9 +56,11 @@ fn generate() -> String {
         "# Coverage\n\nGenerated from the op registry by `tests/tests/e2e/coverage.rs` (do not edit by hand;\n\
          `NDSERVE_BLESS=1 cargo test -p ndserve-tests --test e2e coverage` rewrites it).\n\n\
          - **CPU**: `yes` when the CPU kernel exists and the op's NumPy conformance cases pass in CI\n  \
-         (`tests/conformance-ops.txt`); `partial` when some of its cases are tracked known failures\n  \
-         (`tests/conformance-known-failures.txt`); `unit` when the op is not in the conformance kit and its kernel is\n  \
-         tested against NumPy values in unit tests; `—` when not implemented yet.\n\
+         (`tests/conformance-ops.txt`: the shared kit's cases, and for ops beyond the kit those of\n  \
+         `tests/conformance/*_specs.py`, NumPy answering both); `partial` when some of its cases are\n  \
+         tracked known failures (`tests/conformance-known-failures.txt`); `unit` when the op has no\n  \
+         conformance spec yet and its kernel is tested against NumPy values in unit and end-to-end\n  \
+         tests; `—` when not implemented yet.\n\
          - **GPU**: the CUDA backend is not built yet (issue 5); every op is `—`.\n\n",
     );
     let (mut total, mut done) = (0, 0);

@@ -105,3 +105,67 @@ async fn nonzero_where_and_compress_match_numpy() -> ndserve_client::Result<()> 
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn masks_in_functional_updates_and_ix() -> ndserve_client::Result<()> {
+    use ndserve_client::Attr;
+    use ndserve_client::proto::IndexItem;
+    let srv = server().await;
+    let c = Client::connect(srv.url()).await?;
+    let a = c.upload(&array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]).await?;
+    let mask = c.upload(&array![true, false, true]).await?;
+    let key = |items: Vec<IndexItem>| Attrs::new().with("key", Attr::Index(items));
+    // b = a.copy(); b[:, mask] = [10, 20]  (inputs: a, y, then the key's arrays)
+    let y = c.upload(&array![10.0, 20.0]).await?;
+    let b = c.call(
+        "index_update",
+        &[(&a).into(), (&y).into(), (&mask).into()],
+        key(vec![
+            IndexItem::Slice(None, None, None),
+            IndexItem::Array(2),
+        ]),
+    )?;
+    assert_eq!(
+        b[0].to_ndarray::<f64>().await?,
+        array![[10.0, 2.0, 20.0], [10.0, 5.0, 20.0]].into_dyn()
+    );
+    // np.add.at(b, a > 3, 100) adds once per selected element.
+    let big = a.greater(3.0)?;
+    let b = c.call(
+        "index_add",
+        &[(&a).into(), 100.0.into(), (&big).into()],
+        key(vec![IndexItem::Array(2)]),
+    )?;
+    assert_eq!(
+        b[0].to_ndarray::<f64>().await?,
+        array![[1.0, 2.0, 3.0], [104.0, 105.0, 106.0]].into_dyn()
+    );
+    // y must match the number of selected elements, known only from the data.
+    let e = c
+        .call(
+            "index_update",
+            &[(&a).into(), (&y).into(), (&big).into()],
+            key(vec![IndexItem::Array(2)]),
+        )?
+        .remove(0)
+        .to_vec::<f64>()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    assert!(e.to_string().contains("could not broadcast"), "{e}");
+    // np.ix_([True, False, True], [2, 0]): the mask stands for its nonzero indices.
+    let cols = c.upload(&array![2i32, 0]).await?;
+    let ix = c
+        .run("ix_", &[(&mask).into(), (&cols).into()], Attrs::new())
+        .await?;
+    assert_eq!(
+        (ix[0].shape(), ix[0].dtype()),
+        (&[2usize, 1][..], DType::Int64)
+    );
+    assert_eq!(ix[0].to_vec::<i64>().await?, vec![0, 2]);
+    assert_eq!(
+        (ix[1].shape(), ix[1].dtype()),
+        (&[1usize, 2][..], DType::Int32)
+    );
+    Ok(())
+}

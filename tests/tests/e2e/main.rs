@@ -2,10 +2,14 @@
 //!
 //! One test binary with modules: each binary links the whole tree, and CI has two cores.
 
+mod counting;
 mod coverage;
 mod data_shaped;
+mod fft;
+mod numpy_linalg;
 mod raw;
 mod sdk;
+mod sdk_surface;
 
 /// A fresh server with an embedded CPU worker on 127.0.0.1:0.
 pub async fn server() -> ndserve_server::RunningServer {

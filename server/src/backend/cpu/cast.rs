@@ -214,6 +214,17 @@ pub fn scalar_array(s: &ndserve_proto::Scalar, dtype: DType) -> HostArray {
     crate::with_dtype!(dtype, T => HostArray::scalar(<T as Cast>::from_lane(lane)))
 }
 
+/// `v` rounded to the float dtype `dt`, as storing it in an array of `dt` would (unchanged
+/// for float64 and non-float dtypes).
+pub fn round_to(v: f64, dt: DType) -> f64 {
+    match dt {
+        DType::Float32 => v as f32 as f64,
+        DType::Float16 => half::f16::from_f64(v).to_f64(),
+        DType::BFloat16 => half::bf16::from_f64(v).to_f64(),
+        _ => v,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

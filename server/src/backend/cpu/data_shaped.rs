@@ -109,7 +109,7 @@ pub fn lowered_inputs(call: &KernelCall<'_>, low: &MaskLowering) -> Vec<CpuInput
             LoweredInput::Source => {
                 CpuInput::Array(reshaped(&call.inputs[0].as_array(), &low.a_shape))
             }
-            LoweredInput::Keep(p) => call.inputs[p].clone(),
+            LoweredInput::Keep(p) | LoweredInput::Pass(p) => call.inputs[p].clone(),
             LoweredInput::MaskDim { input, dim } => {
                 let c = coords[input]
                     .get_or_insert_with(|| nonzero_coords(&call.inputs[input].as_array()));

@@ -226,6 +226,28 @@ macro_rules! at_complex {
 at_complex!(Complex32, Complex64);
 
 fn index_update(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
+    let Some(low) = ndserve_proto::ops::data_shaped::lower_after(&call.call(), 2)? else {
+        return index_update_adv(call);
+    };
+    // Masks in the key: the same update through `mask.nonzero()`, on `a` reshaped as the
+    // lowering needs (a 0-d mask adds a length-1 axis) and shaped back after.
+    let inputs = super::data_shaped::lowered_inputs(call, &low);
+    let metas: Vec<_> = inputs.iter().map(CpuInput::meta).collect();
+    let attrs = low.attrs(call.attrs);
+    let res = index_update_adv(&KernelCall {
+        op: call.op,
+        inputs: &inputs,
+        attrs: &attrs,
+        outs: call.outs,
+        metas: &metas,
+    })?;
+    Ok(res
+        .iter()
+        .map(|r| crate::with_array!(r, x, T => <T as Element>::wrap(reshape_c(x, &call.outs[0].shape))))
+        .collect())
+}
+
+fn index_update_adv(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
     let (p, dt) = update_check(&call.call())?;
     let offs = adv_offsets(call, &p)?;
     let a = call.inputs[0].as_array();
@@ -423,9 +445,19 @@ fn ix(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
         .inputs
         .iter()
         .zip(call.outs)
-        .map(|(i, m)| {
-            let h = i.to_array(m.dtype);
-            crate::with_array!(&h, x, T => <T as Element>::wrap(reshape_c(x, &m.shape)))
+        .enumerate()
+        .map(|(k, (i, m))| match i {
+            // A boolean sequence: the indices where it is true, along axis k.
+            CpuInput::Array(b) if b.dtype().is_bool() => {
+                let idx = super::data_shaped::nonzero_coords(b).swap_remove(0);
+                let mut shape = m.shape.clone();
+                shape[k] = idx.len();
+                HostArray::I64(ArcArray::from_shape_vec(IxDyn(&shape), idx).expect("1 x n"))
+            }
+            _ => {
+                let h = i.to_array(m.dtype);
+                crate::with_array!(&h, x, T => <T as Element>::wrap(reshape_c(x, &m.shape)))
+            }
         })
         .collect())
 }

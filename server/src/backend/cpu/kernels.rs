@@ -88,8 +88,11 @@ fn registry() -> &'static HashMap<&'static str, KernelFn> {
             super::data_shaped::kernels(),
             super::linalg::kernels(),
             super::math::kernels(),
+            super::numpy_linalg::kernels(),
             super::products::kernels(),
             super::random::kernels(),
+            super::fft::kernels(),
+            super::counting::kernels(),
         ] {
             for (name, k) in list {
                 m.insert(name, k);

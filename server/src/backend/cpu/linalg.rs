@@ -180,7 +180,7 @@ fn batched<T: MatElem>(
         v.extend_from_slice(bs);
         v
     };
-    let (pa, pb) = (pad(a.shape()), pad(b.shape()));
+    let pb = pad(b.shape());
     let (ad, bd) = (contiguous(a), contiguous(b));
     let flops = total
         .saturating_mul(m)
@@ -192,26 +192,11 @@ fn batched<T: MatElem>(
         T::gemm(&mut out, &ad, &bd, total * m, k, n, par);
         return out;
     }
-    // Offsets (in matrices) of each batch element into `a` and `b`, with broadcasting.
-    let offsets = |p: &[usize]| -> Vec<usize> {
-        let mut strides = vec![0; nb];
-        let mut s = 1;
-        for d in (0..nb).rev() {
-            strides[d] = if p[d] == 1 { 0 } else { s };
-            s *= p[d];
-        }
-        (0..total)
-            .map(|mut t| {
-                let mut off = 0;
-                for d in (0..nb).rev() {
-                    off += (t % batch[d]) * strides[d];
-                    t /= batch[d];
-                }
-                off
-            })
-            .collect()
-    };
-    let (oa, ob) = (offsets(&pa), offsets(&pb));
+    let bs = |s: &[usize]| s[..s.len() - 2].to_vec();
+    let (oa, ob) = (
+        batch_offsets(&bs(a.shape()), batch),
+        batch_offsets(&bs(b.shape()), batch),
+    );
     let one = |(t, o): (usize, &mut [T]), par: bool| {
         let am = &ad[oa[t] * m * k..(oa[t] + 1) * m * k];
         let bm = &bd[ob[t] * k * n..(ob[t] + 1) * k * n];
@@ -226,6 +211,31 @@ fn batched<T: MatElem>(
         out.chunks_mut(m * n).enumerate().for_each(|x| one(x, each));
     }
     out
+}
+
+/// Offsets (in matrices) of each element of `batch` into an operand whose batch shape is
+/// `own`, broadcast.
+pub(crate) fn batch_offsets(own: &[usize], batch: &[usize]) -> Vec<usize> {
+    let nb = batch.len();
+    let mut pad = vec![1; nb - own.len()];
+    pad.extend_from_slice(own);
+    let mut strides = vec![0; nb];
+    let mut s = 1;
+    for d in (0..nb).rev() {
+        strides[d] = if pad[d] == 1 { 0 } else { s };
+        s *= pad[d];
+    }
+    let total: usize = batch.iter().product();
+    (0..total)
+        .map(|mut t| {
+            let mut off = 0;
+            for d in (0..nb).rev() {
+                off += (t % batch[d]) * strides[d];
+                t /= batch[d];
+            }
+            off
+        })
+        .collect()
 }
 
 fn matmul(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {

@@ -2,16 +2,19 @@
 
 pub mod array;
 pub mod cast;
+pub mod counting;
 pub mod creation;
 pub mod creation_matrix;
 pub mod data_shaped;
 pub mod elem;
 pub mod elementwise;
+pub mod fft;
 pub mod gather;
 pub mod index;
 pub mod kernels;
 pub mod linalg;
 pub mod math;
+pub mod numpy_linalg;
 pub mod products;
 pub mod random;
 pub mod reduce;

@@ -85,7 +85,7 @@ half_num!(f16, bf16);
 
 /// NumPy's sort order: NaNs last, complex lexicographic.
 #[inline]
-fn cmp_nl<T: RElem>(a: &T, b: &T) -> Ordering {
+pub(crate) fn cmp_nl<T: RElem>(a: &T, b: &T) -> Ordering {
     match (a.is_nan(), b.is_nan()) {
         (true, true) => Ordering::Equal,
         (true, false) => Ordering::Greater,
@@ -443,9 +443,10 @@ fn average(call: &KernelCall<'_>, a: &HostArray, plan: &StatsPlan) -> Result<Vec
     Ok(out)
 }
 
-/// NumPy's `_lerp` with its `t >= 0.5` correction.
-fn lerp(a: f64, b: f64, t: f64) -> f64 {
-    let d = b - a;
+/// NumPy's `_lerp` with its `t >= 0.5` correction; `b - a` is computed in the data's
+/// dtype `dt` (NumPy subtracts the two array elements before mixing in the float64 `t`).
+fn lerp(a: f64, b: f64, t: f64, dt: DType) -> f64 {
+    let d = super::cast::round_to(b - a, dt);
     if t >= 0.5 {
         b - d * (1.0 - t)
     } else {
@@ -510,7 +511,7 @@ fn quantile(
                     let t = vi - lo;
                     let lo = lo as usize;
                     let hi = (lo + 1).min(n - 1);
-                    lerp(s[lo], s[hi], t)
+                    lerp(s[lo], s[hi], t, a.dtype())
                 }
             })
             .collect()
