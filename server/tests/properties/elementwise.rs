@@ -109,7 +109,12 @@ fn bin_ref(op: &str, a: V, b: V, da: DType, db: DType, r: DType) -> Option<(V, f
                 "maximum" => (if x.is_nan() || cge(p, q) { p } else { q }, 0.0),
                 "minimum" => (if x.is_nan() || cle(p, q) { p } else { q }, 0.0),
                 "equal" => return Some((V::B(pr == qr && pi == qi), 0.0)),
-                _ => return Some((V::B(pr < qr || (pr == qr && pi < qi)), 0.0)),
+                // NumPy's CLT: a NaN imaginary part makes `<` false unless the real parts
+                // are equal (`0 < 60.8+nanj` is false).
+                _ => {
+                    let lt = (pr < qr && !pi.is_nan() && !qi.is_nan()) || (pr == qr && pi < qi);
+                    return Some((V::B(lt), 0.0));
+                }
             };
             return Some((V::C(round_f(v.0, r), round_f(v.1, r)), s));
         }

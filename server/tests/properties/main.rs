@@ -465,9 +465,16 @@ pub fn flat(idx: &[usize], shape: &[usize]) -> usize {
     idx.iter().zip(strides(shape)).map(|(i, s)| i * s).sum()
 }
 
+/// The configuration of every property: `cases` draws from a fixed seed, so CI runs the
+/// same inputs every time; `PROPTEST_RNG_SEED=<u64>` explores others.
 pub fn cfg(cases: u32) -> ProptestConfig {
+    let seed = std::env::var("PROPTEST_RNG_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x6e64_7365_7276_6521);
     ProptestConfig {
         cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
         // No regression files next to the sources: a failure prints its minimal input.
         failure_persistence: None,
         ..ProptestConfig::default()
