@@ -335,21 +335,10 @@ pub enum Prof {
 }
 
 pub const ALL: &[DType] = &DType::ALL;
-pub const REAL: &[DType] = &[
-    DType::Bool,
-    DType::Int8,
-    DType::Int16,
-    DType::Int32,
-    DType::Int64,
-    DType::UInt8,
-    DType::UInt16,
-    DType::UInt32,
-    DType::UInt64,
-    DType::Float16,
-    DType::BFloat16,
-    DType::Float32,
-    DType::Float64,
-];
+/// Every dtype but the complex ones (those `sort`/`searchsorted` draw).
+pub fn real() -> Vec<DType> {
+    DType::ALL.into_iter().filter(|d| !d.is_complex()).collect()
+}
 
 fn float_s(p: Prof) -> BoxedStrategy<f64> {
     let specials = prop::sample::select(vec![

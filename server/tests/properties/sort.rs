@@ -94,8 +94,8 @@ proptest! {
     /// and right, compared in the promoted dtype.
     #[test]
     fn searchsorted(
-        mut a in (prop::sample::select(REAL), 0usize..=6).prop_flat_map(|(dt, n)| arr_s(dt, vec![n], Prof::Small)),
-        v in (prop::sample::select(REAL), shape_s(0, 2)).prop_flat_map(|(dt, s)| arr_s(dt, s, Prof::Small)),
+        mut a in (prop::sample::select(real()), 0usize..=6).prop_flat_map(|(dt, n)| arr_s(dt, vec![n], Prof::Small)),
+        v in (prop::sample::select(real()), shape_s(0, 2)).prop_flat_map(|(dt, s)| arr_s(dt, s, Prof::Small)),
         side in prop::sample::select(vec![None, Some("left"), Some("right")]),
     ) {
         a.vals.sort_by(|&x, &y| cmp_np(x, y));

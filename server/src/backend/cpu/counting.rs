@@ -185,15 +185,10 @@ fn histogram(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
             total
         };
         // np.diff(bin_edges) in the edges' dtype, then float64.
-        let widths: Vec<f64> = edges.windows(2).map(|w| w[1] - w[0]).collect();
-        let widths = f64_values(
-            &HostArray::F64(ArcArray::from_shape_vec(IxDyn(&[nb]), widths).expect("1-d")),
-            plan.edge_dtype,
-        );
         let d: Vec<f64> = sums
             .iter()
-            .zip(&widths)
-            .map(|(&s, &w)| s / w / total)
+            .zip(edges.windows(2))
+            .map(|(&s, w)| s / round_to(w[1] - w[0], plan.edge_dtype) / total)
             .collect();
         HostArray::F64(ArcArray::from_shape_vec(IxDyn(&[nb]), d).expect("1-d"))
     } else {

@@ -6,10 +6,11 @@
 //! (`X[n - k] = conj(X[k])`) and keeps the real part, which ignores the imaginary parts of
 //! the zero and Nyquist frequencies exactly as pocketfft's complex-to-real transform does.
 
-use ndarray::{Array, Axis, IxDyn, Zip};
+use ndarray::{Array, Ix2, IxDyn, Zip, s};
 use ndserve_proto::Result;
 use ndserve_proto::ops::fft::{FftKind, FftNorm, FftStep, fft_plan};
 use num_complex::Complex;
+use rayon::prelude::*;
 use rustfft::{FftNum, FftPlanner};
 
 use super::array::{Element, HostArray, Nd};
@@ -61,7 +62,10 @@ fn fft(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
     }])
 }
 
-/// Runs the steps in order on `x`.
+/// Runs the steps in order on `x`. Each step gathers the lanes of its axis into one
+/// contiguous buffer (cropped or zero-padded to `n`), transforms them in a few parallel
+/// batches (one `rustfft` call and scratch per batch, not per lane) and scatters the kept
+/// points back.
 fn transform<T: FftNum + num_traits::Float>(
     x: &Nd<Complex<T>>,
     steps: &[FftStep],
@@ -77,34 +81,57 @@ fn transform<T: FftNum + num_traits::Float>(
             planner.plan_fft_forward(st.n)
         };
         let scale = T::from(norm.factor(st.n, inverse)).expect("a float");
-        let mut shape = cur.shape().to_vec();
-        shape[st.axis] = st.out_len();
-        let mut out = Array::<Complex<T>, IxDyn>::zeros(IxDyn(&shape));
-        let (n, kind, keep) = (st.n, st.kind, st.out_len());
+        let (n, keep) = (st.n, st.out_len());
         // The input points one transform reads: the Hermitian half for irfft.
-        let used = if kind == FftKind::RealInverse {
+        let used = if st.kind == FftKind::RealInverse {
             n / 2 + 1
         } else {
             n
         };
-        Zip::from(cur.lanes(Axis(st.axis)))
-            .and(out.lanes_mut(Axis(st.axis)))
-            .par_for_each(|src, mut dst| {
-                let mut buf = vec![Complex::new(T::zero(), T::zero()); n];
-                for (b, s) in buf.iter_mut().zip(src.iter().take(used)) {
-                    *b = *s;
+        // The axis last: one row per lane.
+        let nd = cur.ndim();
+        let perm: Vec<usize> = (0..nd).filter(|&d| d != st.axis).chain([st.axis]).collect();
+        let moved = cur.view().permuted_axes(IxDyn(&perm));
+        let mut lead: Vec<usize> = moved.shape()[..nd - 1].to_vec();
+        let lanes: usize = lead.iter().product();
+        let len = moved.shape()[nd - 1];
+        let src = moved
+            .as_standard_layout()
+            .into_shape_with_order((lanes, len))
+            .expect("lanes x axis");
+        let mut buf = Array::<Complex<T>, Ix2>::zeros((lanes, n));
+        Zip::from(buf.rows_mut())
+            .and(src.rows())
+            .par_for_each(|mut row, s| {
+                for (b, v) in row.iter_mut().zip(s.iter().take(used)) {
+                    *b = *v;
                 }
-                if kind == FftKind::RealInverse {
+                if st.kind == FftKind::RealInverse {
                     for k in used..n {
-                        buf[k] = buf[n - k].conj();
+                        row[k] = row[n - k].conj();
                     }
                 }
-                fft.process(&mut buf);
-                for (d, b) in dst.iter_mut().zip(buf.iter().take(keep)) {
-                    *d = *b * scale;
-                }
             });
-        cur = out.into_shared();
+        if lanes > 0 && n > 0 {
+            let per = lanes.div_ceil(rayon::current_num_threads().max(1));
+            buf.as_slice_mut()
+                .expect("a fresh standard-layout buffer")
+                .par_chunks_mut(per * n)
+                .for_each(|batch| fft.process(batch));
+        }
+        let out = buf.slice(s![.., ..keep]).mapv(|z| z * scale);
+        lead.push(keep);
+        let mut inv = vec![0; nd];
+        for (i, &p) in perm.iter().enumerate() {
+            inv[p] = i;
+        }
+        cur = out
+            .into_shape_with_order(IxDyn(&lead))
+            .expect("lanes x kept points")
+            .permuted_axes(IxDyn(&inv))
+            .as_standard_layout()
+            .into_owned()
+            .into_shared();
     }
     cur
 }
