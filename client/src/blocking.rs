@@ -33,6 +33,7 @@ use crate::client::ClientOptions;
 use crate::element::Element;
 use crate::operand::{Axis, Idx, Operand};
 use crate::ops_index::IndexArg;
+use crate::ops_order_stats::Kth;
 use crate::ops_shape::Sections;
 
 /// The async client and the runtime that drives it. The client is declared first so it
@@ -840,10 +841,10 @@ forward! {
     fn percentile(&self, q: impl Into<Operand>, axis: impl Into<Axis>, keepdims: bool);
     /// A partitioned copy (`np.partition`).
     #[doc(alias = "np.partition")]
-    fn partition(&self, kth: i64, axis: Option<i64>);
+    fn partition(&self, kth: impl Into<Kth>, axis: Option<i64>);
     /// Indices that partition (`np.argpartition`).
     #[doc(alias = "np.argpartition")]
-    fn argpartition(&self, kth: i64, axis: Option<i64>);
+    fn argpartition(&self, kth: impl Into<Kth>, axis: Option<i64>);
 }
 
 /// Forwards the splitting methods, which return several arrays.

@@ -1,9 +1,8 @@
 """Conformance specs for the statistics ops beyond the kit: `median`, `quantile`,
 `percentile`, `nanmin`, `nanmax`, `nanvar`, `nanstd` (axis None/int/negative/tuple,
 keepdims, NaNs), `searchsorted` and `isin`; NumPy's answers, and NumPy's errors as fixed
-cases. (`partition`/`argpartition` are not here: NumPy leaves the order on either side
-of kth unspecified, so a case's answer is not one array; unit and end-to-end tests check
-the defined part.)"""
+cases. (`partition`/`argpartition` are in `order_specs.py`, with kth sets that give
+NumPy's answer one value.)"""
 
 import numpy as np
 

@@ -546,7 +546,8 @@ fn dtype_arg(v: Option<&Value>) -> Result<DType> {
 
 /// Answers the introspection and dtype utilities locally, as the SDK does (no server
 /// data is needed): `shape`, `ndim`, `size`, `isscalar`, `iscomplexobj`, `isrealobj`,
-/// `result_type`, `promote_types`, `finfo`, `iinfo`, `issubdtype`.
+/// `result_type`, `promote_types`, `finfo`, `iinfo`, `issubdtype`,
+/// `experimental_enable_numpy_behavior`.
 fn local_answer(
     op: &str,
     args: &[Value],
@@ -634,6 +635,25 @@ fn local_answer(
                 }
             };
             json!({"value": {"bits": i.bits, "dtype": i.dtype.name(), "min": num(i.min), "max": num(i.max)}})
+        }
+        "experimental_enable_numpy_behavior" => {
+            let prefer =
+                match arg_at(args, kwargs, 0, "prefer_float32").and_then(|v| v.get("value")) {
+                    None => false,
+                    Some(v) => v
+                        .as_bool()
+                        .ok_or_else(|| bad("prefer_float32 must be a bool"))?,
+                };
+            let mode = match arg_at(args, kwargs, 1, "dtype_conversion_mode")
+                .and_then(|v| v.get("value"))
+            {
+                None => "legacy",
+                Some(v) => v
+                    .as_str()
+                    .ok_or_else(|| bad("dtype_conversion_mode must be a string"))?,
+            };
+            ndserve_client::experimental_enable_numpy_behavior(prefer, mode)?;
+            json!({"value": null})
         }
         _ => return Ok(None),
     }))
