@@ -2,7 +2,7 @@
 //! ellipsis). The result is a view of the same shared data.
 
 use half::{bf16, f16};
-use ndarray::{ArcArray, IxDyn, SliceInfoElem};
+use ndarray::{ArcArray, IxDyn, SliceInfoElem, Zip};
 use ndserve_proto::ops::index::{
     AdvPlan, AxisSel, OutDim, adv_plan, diag_indices_args, diagonal_plan, plan, select_out,
     take_along_plan, take_plan, update_check, where_out,
@@ -13,6 +13,7 @@ use num_complex::{Complex32, Complex64};
 
 use super::array::{Element, HostArray};
 use super::cast::cast;
+use super::elementwise::PAR_MIN_LEN;
 use super::gather::{axis_offsets, c_vec, gather, i64_values, outer_offsets, take_axis};
 use super::kernels::{CpuInput, KernelCall};
 use super::shape::reshape_c;
@@ -373,16 +374,26 @@ fn where_(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
         return super::data_shaped::nonzero(call);
     }
     let m = where_out(&call.call())?;
-    let cond: Vec<bool> = broadcast_vec(&call.inputs[0], DType::Bool, &m.shape)?;
+    let dim = IxDyn(&m.shape);
+    let broken = || Error::internal("where", "broadcast failed after infer accepted it");
+    let cond = call.inputs[0].to_array(DType::Bool);
+    let cond = cond.typed::<bool>().expect("cast to bool");
+    let c = cond.broadcast(dim.clone()).ok_or_else(broken)?;
     Ok(vec![crate::with_dtype!(m.dtype, T => {
-        let x: Vec<T> = broadcast_vec(&call.inputs[1], m.dtype, &m.shape)?;
-        let y: Vec<T> = broadcast_vec(&call.inputs[2], m.dtype, &m.shape)?;
-        let v: Vec<T> = cond
-            .iter()
-            .zip(x.into_iter().zip(y))
-            .map(|(&c, (x, y))| if c { x } else { y })
-            .collect();
-        <T as Element>::wrap(ArcArray::from_shape_vec(IxDyn(&m.shape), v).expect("shape"))
+        let xh = call.inputs[1].to_array(m.dtype);
+        let yh = call.inputs[2].to_array(m.dtype);
+        let x = xh.typed::<T>().expect("cast").broadcast(dim.clone()).ok_or_else(broken)?;
+        let y = yh.typed::<T>().expect("cast").broadcast(dim.clone()).ok_or_else(broken)?;
+        // One pass over the three broadcast views (contiguous ones as slices), on the
+        // rayon pool for large arrays.
+        let zip = Zip::from(&c).and(&x).and(&y);
+        let pick = |&c: &bool, &x: &T, &y: &T| if c { x } else { y };
+        let v = if m.numel() >= PAR_MIN_LEN {
+            zip.par_map_collect(pick)
+        } else {
+            zip.map_collect(pick)
+        };
+        <T as Element>::wrap(v.into_shared())
     })])
 }
 

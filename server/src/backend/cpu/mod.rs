@@ -16,12 +16,14 @@ pub mod linalg;
 pub mod math;
 pub mod numpy_linalg;
 pub mod products;
+pub mod radix;
 pub mod random;
 pub mod reduce;
 pub mod shape;
 pub mod stats;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod vecmath;
 
 pub use array::{Element, HostArray, Nd};
 pub use kernels::{CpuInput, KernelCall, KernelFn, run, supported_ops};

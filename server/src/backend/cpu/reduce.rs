@@ -100,29 +100,81 @@ where
     A: Copy + std::ops::Add<Output = A>,
 {
     let n = xs.len();
-    if n < 8 {
-        xs.iter().fold(zero, |a, &x| a + f(x))
-    } else if n <= 128 {
-        let mut r = [zero; 8];
-        for (j, v) in r.iter_mut().enumerate() {
-            *v = f(xs[j]);
-        }
-        let mut chunks = xs[8..].chunks_exact(8);
-        for c in &mut chunks {
-            for j in 0..8 {
-                r[j] = r[j] + f(c[j]);
-            }
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for &x in chunks.remainder() {
-            res = res + f(x);
-        }
-        res
+    if n <= 128 {
+        pairwise_block(xs, zero, f)
     } else {
         let half = (n / 2) & !7;
         pairwise(&xs[..half], zero, f) + pairwise(&xs[half..], zero, f)
     }
 }
+
+/// One block of at most 128 elements of [`pairwise`]: 8 independent accumulators.
+#[inline(always)]
+fn pairwise_block<T: Copy, A>(xs: &[T], zero: A, f: &impl Fn(T) -> A) -> A
+where
+    A: Copy + std::ops::Add<Output = A>,
+{
+    if xs.len() < 8 {
+        return xs.iter().fold(zero, |a, &x| a + f(x));
+    }
+    let mut r = [zero; 8];
+    for (j, v) in r.iter_mut().enumerate() {
+        *v = f(xs[j]);
+    }
+    let mut chunks = xs[8..].chunks_exact(8);
+    for c in &mut chunks {
+        for j in 0..8 {
+            r[j] = r[j] + f(c[j]);
+        }
+    }
+    let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for &x in chunks.remainder() {
+        res = res + f(x);
+    }
+    res
+}
+
+/// [`pairwise`] in float64 of a float32 or float64 slice, compiled also for AVX-512 and
+/// AVX2 and run with the widest the CPU has. The additions are the same, in the same
+/// order, so every path gives the same bits.
+macro_rules! pairwise_f64_of {
+    ($name:ident, $T:ty) => {
+        fn $name(xs: &[$T]) -> f64 {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+                fn wide(xs: &[$T]) -> f64 {
+                    if xs.len() <= 128 {
+                        pairwise_block(xs, 0.0, &|x: $T| f64::from(x))
+                    } else {
+                        let half = (xs.len() / 2) & !7;
+                        wide(&xs[..half]) + wide(&xs[half..])
+                    }
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2(xs: &[$T]) -> f64 {
+                    if xs.len() <= 128 {
+                        pairwise_block(xs, 0.0, &|x: $T| f64::from(x))
+                    } else {
+                        let half = (xs.len() / 2) & !7;
+                        avx2(&xs[..half]) + avx2(&xs[half..])
+                    }
+                }
+                if super::vecmath::has_avx512() {
+                    // SAFETY: the CPU has every feature `wide` is compiled for.
+                    return unsafe { wide(xs) };
+                }
+                if super::vecmath::has_avx2() {
+                    // SAFETY: the CPU has AVX2 and FMA.
+                    return unsafe { avx2(xs) };
+                }
+            }
+            pairwise(xs, 0.0, &|x: $T| f64::from(x))
+        }
+    };
+}
+pairwise_f64_of!(pairwise_f32, f32);
+pairwise_f64_of!(pairwise_f64, f64);
 
 macro_rules! int_relem {
     ($($T:ty),*) => {$(
@@ -215,7 +267,7 @@ impl RElem for bool {
 /// Real floats: sums in f64 (pairwise), products in `$P`; `$mean` gives `sum / n` rounded
 /// as NumPy's mean rounds it (float16 divides in float32).
 macro_rules! float_relem {
-    ($($T:ty, $P:ty, $to:expr, $from_f64:expr, $to_p:expr, $from_p:expr, $mean:expr;)*) => {$(
+    ($($T:ty, $P:ty, $to:expr, $lane:expr, $from_f64:expr, $to_p:expr, $from_p:expr, $mean:expr;)*) => {$(
         impl RElem for $T {
             type S = f64;
             type P = $P;
@@ -225,7 +277,7 @@ macro_rules! float_relem {
             fn s_add(a: f64, x: $T) -> f64 { let t: fn($T) -> f64 = $to; a + t(x) }
             #[inline(always)]
             fn s_merge(a: f64, b: f64) -> f64 { a + b }
-            fn s_lane(xs: &[$T]) -> f64 { let t: fn($T) -> f64 = $to; pairwise(xs, 0.0, &t) }
+            fn s_lane(xs: &[$T]) -> f64 { ($lane)(xs) }
             #[inline(always)]
             fn s_out(a: f64) -> $T { let f: fn(f64) -> $T = $from_f64; f(a) }
             fn s_mean(a: f64, n: usize) -> $T { let f: fn(f64, usize) -> $T = $mean; f(a, n) }
@@ -252,12 +304,14 @@ macro_rules! float_relem {
 }
 
 float_relem! {
-    f16, f32, |x| x.to_f64(), f16::from_f64, |x| x.to_f32(), f16::from_f32,
+    f16, f32, |x| x.to_f64(), |xs: &[f16]| pairwise(xs, 0.0, &|x: f16| x.to_f64()),
+        f16::from_f64, |x| x.to_f32(), f16::from_f32,
         |a, n| f16::from_f32(a as f32 / n as f32);
-    bf16, f32, |x| x.to_f64(), bf16::from_f64, |x| x.to_f32(), bf16::from_f32,
+    bf16, f32, |x| x.to_f64(), |xs: &[bf16]| pairwise(xs, 0.0, &|x: bf16| x.to_f64()),
+        bf16::from_f64, |x| x.to_f32(), bf16::from_f32,
         |a, n| bf16::from_f32(a as f32 / n as f32);
-    f32, f32, |x| x as f64, |a| a as f32, |x| x, |x| x, |a, n| a as f32 / n as f32;
-    f64, f64, |x| x, |a| a, |x| x, |x| x, |a, n| a / n as f64;
+    f32, f32, |x| x as f64, pairwise_f32, |a| a as f32, |x| x, |x| x, |a, n| a as f32 / n as f32;
+    f64, f64, |x| x, pairwise_f64, |a| a, |x| x, |x| x, |a, n| a / n as f64;
 }
 
 /// Complex: sums in `Complex64` (pairwise), products in the type itself, NumPy's
@@ -505,12 +559,36 @@ impl<T: RElem> Red for Any<T> {
 /// The best value so far and its position; `None` before the first element.
 type ArgAcc<T> = Option<(T, usize)>;
 
+/// Independent accumulators of [`Arg`]'s extreme search.
+const ARG_LANES: usize = 16;
+
 impl<T: RElem, const MAX: bool> Arg<T, MAX> {
     /// Whether `x` replaces the best so far `b`: NaN counts as the extreme, the first
     /// occurrence wins.
     #[inline(always)]
     fn better(x: T, b: T) -> bool {
         !b.is_nan() && (x.is_nan() || if MAX { x.gt(b) } else { x.lt(b) })
+    }
+
+    /// The extreme value of a non-empty chunk (NaN if it holds one).
+    #[inline(always)]
+    fn extreme(c: &[T]) -> T {
+        let mut acc = [c[0]; ARG_LANES];
+        let mut rows = c.chunks_exact(ARG_LANES);
+        for row in &mut rows {
+            for (a, &x) in acc.iter_mut().zip(row) {
+                if Self::better(x, *a) {
+                    *a = x;
+                }
+            }
+        }
+        let mut m = acc[0];
+        for &x in acc[1..].iter().chain(rows.remainder()) {
+            if Self::better(x, m) {
+                m = x;
+            }
+        }
+        m
     }
 }
 
@@ -535,20 +613,31 @@ impl<T: RElem, const MAX: bool> Red for Arg<T, MAX> {
             (None, _) => b,
         }
     }
+    /// Chunk by chunk: the chunk's extreme value first (a select per lane of
+    /// [`ARG_LANES`] independent accumulators, which vectorises), and only where it beats
+    /// the best so far, the position of its first occurrence.
     fn lane(&self, xs: &[T], base: usize) -> ArgAcc<T> {
-        let (&first, rest) = xs.split_first()?;
-        let mut best = first;
-        let mut at = 0;
-        for (i, &x) in rest.iter().enumerate() {
-            if best.is_nan() {
+        const CHUNK: usize = 2048;
+        let mut best: ArgAcc<T> = None;
+        for (ci, c) in xs.chunks(CHUNK).enumerate() {
+            let m = Self::extreme(c);
+            if best.is_some_and(|(b, _)| !Self::better(m, b)) {
+                continue;
+            }
+            let at = if m.is_nan() {
+                c.iter().position(|x| x.is_nan())
+            } else {
+                c.iter().position(|&x| x == m)
+            };
+            best = Some((
+                m,
+                base + ci * CHUNK + at.expect("the extreme is in its chunk"),
+            ));
+            if m.is_nan() {
                 break;
             }
-            if Self::better(x, best) {
-                best = x;
-                at = i + 1;
-            }
         }
-        Some((best, base + at))
+        best
     }
     fn finish(&self, acc: ArgAcc<T>, _: usize) -> i64 {
         acc.map_or(0, |(_, i)| i as i64)

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use super::array::{Element, HostArray, Nd};
 use super::cast::{cast, cast_elem};
 use super::kernels::{CpuInput, KernelCall};
+use super::radix::LaneSort;
 use super::reduce::RElem;
 
 /// Work below this many elements stays on the calling thread.
@@ -117,6 +118,9 @@ fn from_lanes<T: Element>(data: Vec<T>, shape: &[usize], perm: &[usize]) -> Host
         inv[p] = i;
     }
     let a = a.permuted_axes(IxDyn(&inv));
+    if a.is_standard_layout() {
+        return T::wrap(a.into_shared()); // the lanes were the last axes: no copy
+    }
     T::wrap(a.as_standard_layout().into_owned().into_shared())
 }
 
@@ -252,8 +256,18 @@ fn stats_kernel(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
                 let (mut data, pshape, perm) = to_lanes(x, &plan.axes);
                 let rl = lane_len(c.shape(), &plan.axes);
                 mutate_lanes(&mut data, rl, |l| {
-                    for i in 1..l.len() {
-                        l[i] = if prod { l[i - 1].mul(l[i]) } else { l[i - 1].add(l[i]) };
+                    let Some(&first) = l.first() else { return };
+                    let mut acc = first;
+                    if prod {
+                        for x in &mut l[1..] {
+                            acc = acc.mul(*x);
+                            *x = acc;
+                        }
+                    } else {
+                        for x in &mut l[1..] {
+                            acc = acc.add(*x);
+                            *x = acc;
+                        }
                     }
                 });
                 from_lanes(data, &pshape, &perm)
@@ -267,26 +281,18 @@ fn stats_kernel(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
                 let rl = lane_len(a.shape(), &plan.axes);
                 let many = data.len() / rl.max(1) > 1;
                 if arg {
-                    let mut idx: Vec<i64> = (0..data.len()).map(|i| (i % rl.max(1)) as i64).collect();
-                    let sort_one = |(ix, l): (&mut [i64], &[T])| {
-                        ix.sort_by(|&i, &j| cmp_nl(&l[i as usize], &l[j as usize]));
-                    };
+                    let mut idx = vec![0i64; data.len()];
                     if rl > 0 {
+                        let sort_one = |(ix, l): (&mut [i64], &[T])| T::argsort_lane(l, ix);
                         if many && data.len() >= PAR_MIN {
                             idx.par_chunks_mut(rl).zip(data.par_chunks(rl)).for_each(sort_one);
-                        } else if !many && data.len() >= PAR_MIN {
-                            idx.par_sort_by(|&i, &j| cmp_nl(&data[i as usize], &data[j as usize]));
                         } else {
                             idx.chunks_mut(rl).zip(data.chunks(rl)).for_each(sort_one);
                         }
                     }
                     from_lanes(idx, &pshape, &perm)
                 } else {
-                    if !many && data.len() >= PAR_MIN {
-                        data.par_sort_by(cmp_nl);
-                    } else {
-                        mutate_lanes(&mut data, rl, |l| l.sort_by(cmp_nl));
-                    }
+                    mutate_lanes(&mut data, rl, T::sort_lane);
                     from_lanes(data, &pshape, &perm)
                 }
             })

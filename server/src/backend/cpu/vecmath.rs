@@ -1,0 +1,603 @@
+//! Vectorised `exp`, `log`, `sin` and `cos` for contiguous float32 and float64 arrays.
+//!
+//! The scalar functions of the standard library are calls into libm that the compiler
+//! cannot vectorise, and the default x86-64 target has SSE2 only. Here each function is
+//! written branch-free (range reduction, a polynomial, a select for the special values),
+//! so a loop over a slice vectorises; the loop is compiled three times, for AVX-512, for
+//! AVX2 with FMA, and for the baseline, and the widest one the CPU has runs (checked at
+//! run time, once per call). They compute the same function as the elementwise rows of
+//! `ndserve_proto::ops::elementwise` (that table stays the one definition of each op):
+//! within 2 ulp, with IEEE special values (NaN, infinities, signed zero, subnormals) as
+//! libm gives them.
+//!
+//! - `exp`: `x = n ln2 + r`, `|r| <= ln2/2` (Cody-Waite), a Taylor polynomial in `r`,
+//!   and `2^n` applied in two halves so results in the subnormal range and overflow to
+//!   infinity come out right without a branch.
+//! - `log`: `x = 2^k m`, `m` in `[sqrt(2)/2, sqrt(2))`, subnormal inputs scaled first, and
+//!   fdlibm's `log1p`-style polynomial in `s = f / (2 + f)`.
+//! - float32 `sin`/`cos`: reduced by `pi/2` and evaluated in float64 (so the float32
+//!   result is correctly rounded but for rare ties); inputs beyond `2^19` or not finite
+//!   take libm's path. (float64 `sin`/`cos` already run at NumPy's speed through libm.)
+
+#![allow(clippy::excessive_precision)] // the constants are fdlibm's, digit for digit
+
+use rayon::prelude::*;
+
+use super::array::{HostArray, Nd};
+use super::elementwise::PAR_MIN_LEN;
+
+/// The piece of a slice one rayon task (and one feature-dispatched call) maps.
+const CHUNK: usize = 1 << 14;
+
+/// `op` of the elementwise table computed by the vectorised kernels here, when `x` is a
+/// contiguous float32 or float64 array and this module has that function; `None` sends
+/// the caller to the table's generic loop.
+pub fn unary(op: &str, x: &HostArray) -> Option<HostArray> {
+    match x {
+        HostArray::F32(a) => {
+            let f: fn(&[f32], &mut [f32]) = match op {
+                "exp" => exp_f32_slice,
+                "log" => log_f32_slice,
+                "sin" => sin_f32_slice,
+                "cos" => cos_f32_slice,
+                _ => return None,
+            };
+            map(a, f).map(HostArray::F32)
+        }
+        HostArray::F64(a) => {
+            let f: fn(&[f64], &mut [f64]) = match op {
+                "exp" => exp_f64_slice,
+                "log" => log_f64_slice,
+                _ => return None,
+            };
+            map(a, f).map(HostArray::F64)
+        }
+        _ => None,
+    }
+}
+
+/// `f` over the contiguous elements of `a`, in parallel pieces for large arrays.
+fn map<T>(a: &Nd<T>, f: fn(&[T], &mut [T])) -> Option<Nd<T>>
+where
+    T: Copy + Default + Send + Sync,
+{
+    let xs = a.as_slice()?;
+    // Zeroed memory comes fresh from the OS for large arrays: no extra pass.
+    let mut out = vec![T::default(); xs.len()];
+    if xs.len() >= PAR_MIN_LEN {
+        out.par_chunks_mut(CHUNK)
+            .zip(xs.par_chunks(CHUNK))
+            .for_each(|(o, x)| f(x, o));
+    } else {
+        f(xs, &mut out);
+    }
+    Some(
+        ndarray::Array::from_shape_vec(a.raw_dim(), out)
+            .expect("length matches the shape")
+            .into_shared(),
+    )
+}
+
+/// Whether the CPU has the features of the widest compiled variants (AVX-512 F, DQ, VL
+/// with AVX2 and FMA). `is_x86_feature_detected!` caches its answer: this is a load.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub fn has_avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && has_avx2()
+}
+
+/// Whether the CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub fn has_avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+
+/// Defines `$name(xs, out)`: `$f` over the slice, compiled for AVX-512, for AVX2+FMA and
+/// for the baseline, the widest the CPU has chosen at run time.
+macro_rules! dispatched {
+    ($name:ident, $T:ty, $f:ident) => {
+        fn $name(xs: &[$T], out: &mut [$T]) {
+            #[inline(always)]
+            fn body(xs: &[$T], out: &mut [$T]) {
+                for (o, &x) in out.iter_mut().zip(xs) {
+                    *o = $f(x);
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+                fn wide(xs: &[$T], out: &mut [$T]) {
+                    body(xs, out)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2(xs: &[$T], out: &mut [$T]) {
+                    body(xs, out)
+                }
+                if has_avx512() {
+                    // SAFETY: the CPU has every feature `wide` is compiled for (checked
+                    // just above), which is all `#[target_feature]` requires.
+                    unsafe { wide(xs, out) };
+                    return;
+                }
+                if has_avx2() {
+                    // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                    unsafe { avx2(xs, out) };
+                    return;
+                }
+            }
+            body(xs, out)
+        }
+    };
+}
+
+dispatched!(exp_f32_slice, f32, exp_f32);
+dispatched!(exp_f64_slice, f64, exp_f64);
+dispatched!(log_f32_slice, f32, log_f32);
+dispatched!(log_f64_slice, f64, log_f64);
+
+/// float32 `sin`: the vector loop over the slice, then libm for the inputs it does not
+/// reduce (large or not finite).
+fn sin_f32_slice(xs: &[f32], out: &mut [f32]) {
+    sin_cos_f32(xs, out, 0);
+    fix_up(xs, out, f32::sin);
+}
+
+/// float32 `cos`, as [`sin_f32_slice`] one quadrant on.
+fn cos_f32_slice(xs: &[f32], out: &mut [f32]) {
+    sin_cos_f32(xs, out, 1);
+    fix_up(xs, out, f32::cos);
+}
+
+/// Redoes with `f` the elements the reduction of [`sin_cos_kernel`] does not cover.
+fn fix_up(xs: &[f32], out: &mut [f32], f: fn(f32) -> f32) {
+    if xs.iter().any(|&x| beyond_reduction(x)) {
+        for (o, &x) in out.iter_mut().zip(xs) {
+            if beyond_reduction(x) {
+                *o = f(x);
+            }
+        }
+    }
+}
+
+/// Whether [`sin_cos_kernel`] leaves `x` to libm: too large to reduce, or not finite.
+#[inline(always)]
+fn beyond_reduction(x: f32) -> bool {
+    x.abs() > TRIG_MAX || x.is_nan()
+}
+
+fn sin_cos_f32(xs: &[f32], out: &mut [f32], quadrant: i64) {
+    #[inline(always)]
+    fn body(xs: &[f32], out: &mut [f32], quadrant: i64) {
+        for (o, &x) in out.iter_mut().zip(xs) {
+            *o = sin_cos_kernel(x, quadrant);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+        fn wide(xs: &[f32], out: &mut [f32], q: i64) {
+            body(xs, out, q)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2(xs: &[f32], out: &mut [f32], q: i64) {
+            body(xs, out, q)
+        }
+        if has_avx512() {
+            // SAFETY: the CPU has every feature `wide` is compiled for (checked above).
+            unsafe { wide(xs, out, quadrant) };
+            return;
+        }
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            unsafe { avx2(xs, out, quadrant) };
+            return;
+        }
+    }
+    body(xs, out, quadrant)
+}
+
+/// `c[0] + x c[1] + x^2 c[2] + ...` by Horner's rule (unrolled: `c` is a constant).
+#[inline(always)]
+fn horner32(x: f32, c: &[f32]) -> f32 {
+    let (&last, rest) = c.split_last().expect("coefficients");
+    rest.iter().rev().fold(last, |acc, &k| acc * x + k)
+}
+
+/// [`horner32`] for float64.
+#[inline(always)]
+fn horner64(x: f64, c: &[f64]) -> f64 {
+    let (&last, rest) = c.split_last().expect("coefficients");
+    rest.iter().rev().fold(last, |acc, &k| acc * x + k)
+}
+
+// ---- exp -------------------------------------------------------------------------------
+
+/// `e**x` for float32.
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+    // 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits.
+    const SHIFT: f32 = 12_582_912.0;
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4; // 0x3f318000: n * LN2_HI is exact
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Beyond these the result is 0 or inf anyway; the bound keeps 2^n representable.
+    let xc = x.clamp(-110.0, 90.0);
+    let t = xc * LOG2E + SHIFT;
+    let nf = t - SHIFT;
+    let n = (t.to_bits() as i32).wrapping_sub(SHIFT.to_bits() as i32);
+    let r = (xc - nf * LN2_HI) - nf * LN2_LO;
+    // Taylor to r^7 on |r| <= ln2/2: relative error below 2^-27.
+    let p = horner32(
+        r,
+        &[
+            1.0,
+            1.0,
+            0.5,
+            1.0 / 6.0,
+            1.0 / 24.0,
+            1.0 / 120.0,
+            1.0 / 720.0,
+            1.0 / 5040.0,
+        ],
+    );
+    let n1 = n >> 1;
+    let n2 = n - n1;
+    let s1 = f32::from_bits(((n1 + 127) as u32) << 23);
+    let s2 = f32::from_bits(((n2 + 127) as u32) << 23);
+    let y = p * s1 * s2;
+    // NaN stays NaN (the clamp keeps it; the select makes it explicit).
+    if x.is_nan() { x } else { y }
+}
+
+/// `e**x` for float64.
+#[inline(always)]
+pub fn exp_f64(x: f64) -> f64 {
+    const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1; // fdlibm: n * LN2_HI exact
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    let xc = x.clamp(-760.0, 720.0);
+    let t = xc * LOG2E + SHIFT;
+    let nf = t - SHIFT;
+    let n = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);
+    let hi = xc - nf * LN2_HI;
+    let lo = nf * LN2_LO;
+    let r = hi - lo;
+    // Taylor to r^13 on |r| <= ln2/2: truncation below 2^-58; evaluated as
+    // 1 + r + r^2 q(r) with q's tail first.
+    let q = horner64(
+        r,
+        &[
+            0.5,
+            1.0 / 6.0,
+            1.0 / 24.0,
+            1.0 / 120.0,
+            1.0 / 720.0,
+            1.0 / 5040.0,
+            1.0 / 40320.0,
+            1.0 / 362_880.0,
+            1.0 / 3_628_800.0,
+            1.0 / 39_916_800.0,
+            1.0 / 479_001_600.0,
+            1.0 / 6_227_020_800.0,
+        ],
+    );
+    // r = hi - lo: keep lo's rounding error out of the leading term.
+    let p = 1.0 + (hi + (r * r * q - lo));
+    let n1 = n >> 1;
+    let n2 = n - n1;
+    let s1 = f64::from_bits(((n1 + 1023) as u64) << 52);
+    let s2 = f64::from_bits(((n2 + 1023) as u64) << 52);
+    let y = p * s1 * s2;
+    if x.is_nan() { x } else { y }
+}
+
+// ---- log -------------------------------------------------------------------------------
+
+/// Natural logarithm for float32 (fdlibm's `logf` reduction and polynomial).
+#[inline(always)]
+pub fn log_f32(x: f32) -> f32 {
+    const LN2_HI: f32 = 6.931_381_2e-1;
+    const LN2_LO: f32 = 9.058_000_6e-6;
+    const LG1: f32 = 6.666_666_9e-1;
+    const LG2: f32 = 4.000_000_6e-1;
+    const LG3: f32 = 2.857_143e-1;
+    const LG4: f32 = 2.222_219_8e-1;
+    const LG5: f32 = 1.818_357_3e-1;
+    const LG6: f32 = 1.531_383_8e-1;
+    const LG7: f32 = 1.479_819_9e-1;
+    // Subnormals: scale by 2^25 first.
+    let sub = x < f32::MIN_POSITIVE;
+    let xs = if sub { x * 33_554_432.0 } else { x };
+    let bits = xs.to_bits() as i32;
+    // k and m with m in [sqrt(2)/2, sqrt(2)): move the mantissa's top so m < sqrt(2).
+    let ix = bits.wrapping_add(0x3f80_0000 - 0x3f35_04f3);
+    let k = (ix >> 23) - 127 - if sub { 25 } else { 0 };
+    let m = f32::from_bits(((ix & 0x007f_ffff) + 0x3f35_04f3) as u32);
+    let f = m - 1.0;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * (LG4 + w * LG6));
+    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+    let r = t2 + t1;
+    let hfsq = 0.5 * f * f;
+    let dk = k as f32;
+    let y = dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f);
+    let y = if x == f32::INFINITY { x } else { y };
+    let y = if x == 0.0 { f32::NEG_INFINITY } else { y };
+    if x < 0.0 || x.is_nan() { f32::NAN } else { y }
+}
+
+/// Natural logarithm for float64 (fdlibm's `log`).
+#[inline(always)]
+pub fn log_f64(x: f64) -> f64 {
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LG1: f64 = 6.666_666_666_666_735_130e-1;
+    const LG2: f64 = 3.999_999_999_940_941_908e-1;
+    const LG3: f64 = 2.857_142_874_366_239_149e-1;
+    const LG4: f64 = 2.222_219_843_214_978_396e-1;
+    const LG5: f64 = 1.818_357_216_161_805_012e-1;
+    const LG6: f64 = 1.531_383_769_920_937_332e-1;
+    const LG7: f64 = 1.479_819_860_511_658_591e-1;
+    let sub = x < f64::MIN_POSITIVE;
+    let xs = if sub { x * 18_014_398_509_481_984.0 } else { x }; // 2^54
+    let bits = xs.to_bits() as i64;
+    let ix = bits.wrapping_add(0x3ff0_0000_0000_0000 - 0x3fe6_a09e_667f_3bcd);
+    let k = (ix >> 52) - 1023 - if sub { 54 } else { 0 };
+    let m = f64::from_bits(((ix & 0x000f_ffff_ffff_ffff) + 0x3fe6_a09e_667f_3bcd) as u64);
+    let f = m - 1.0;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * (LG4 + w * LG6));
+    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+    let r = t2 + t1;
+    let hfsq = 0.5 * f * f;
+    let dk = k as f64;
+    let y = dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f);
+    let y = if x == f64::INFINITY { x } else { y };
+    let y = if x == 0.0 { f64::NEG_INFINITY } else { y };
+    if x < 0.0 || x.is_nan() { f64::NAN } else { y }
+}
+
+// ---- sin and cos -------------------------------------------------------------------------
+
+/// The largest float32 input [`sin_cos_kernel`] reduces exactly enough (`j < 2^20`).
+const TRIG_MAX: f32 = 524_288.0;
+
+/// `sin(x + quadrant * pi/2)` for float32 `|x| <= TRIG_MAX`, in float64 inside.
+#[inline(always)]
+fn sin_cos_kernel(x: f32, quadrant: i64) -> f32 {
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    const TWO_OVER_PI: f64 = std::f64::consts::FRAC_2_PI;
+    const PIO2_HI: f64 = 1.570_796_326_734_125_614_17; // fdlibm pio2_1: 33 bits
+    const PIO2_LO: f64 = 6.077_100_506_506_192_249_32e-11; // pio2_1t
+    let xd = f64::from(x);
+    let t = xd * TWO_OVER_PI + SHIFT;
+    let jf = t - SHIFT;
+    let j = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64) + quadrant;
+    let r = (xd - jf * PIO2_HI) - jf * PIO2_LO;
+    let z = r * r;
+    // Taylor on |r| <= pi/4: errors below 2^-33, far under float32's half ulp.
+    let sin = r + r
+        * z
+        * horner64(
+            z,
+            &[
+                -1.0 / 6.0,
+                1.0 / 120.0,
+                -1.0 / 5040.0,
+                1.0 / 362_880.0,
+                -1.0 / 39_916_800.0,
+            ],
+        );
+    let cos = horner64(
+        z,
+        &[
+            1.0,
+            -0.5,
+            1.0 / 24.0,
+            -1.0 / 720.0,
+            1.0 / 40320.0,
+            -1.0 / 3_628_800.0,
+            1.0 / 479_001_600.0,
+        ],
+    );
+    let v = if j & 1 == 0 { sin } else { cos };
+    let v = if j & 2 == 0 { v } else { -v };
+    v as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ulps between a and b (same sign, finite).
+    fn ulps32(a: f32, b: f32) -> u32 {
+        (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
+    }
+    fn ulps64(a: f64, b: f64) -> u64 {
+        (a.to_bits() as i128 - b.to_bits() as i128).unsigned_abs() as u64
+    }
+
+    /// A deterministic spread of inputs: dense near 0, then logarithmic out to `hi`.
+    fn inputs(hi: f64) -> Vec<f64> {
+        let mut v = Vec::new();
+        let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+            let mag = (u * hi.ln_1p()).exp_m1();
+            v.push(if s & 1 == 0 { mag } else { -mag });
+        }
+        v
+    }
+
+    fn same_special32(got: f32, want: f32) -> bool {
+        (got.is_nan() && want.is_nan()) || got.to_bits() == want.to_bits()
+    }
+
+    #[test]
+    fn float32_functions_are_within_two_ulps_of_libm() {
+        for &x in &inputs(200.0) {
+            let x = x as f32;
+            let (g, w) = (exp_f32(x), x.exp());
+            if g == w {
+            } else if w.is_normal() || g.is_normal() {
+                assert!(ulps32(g, w) <= 2, "exp({x:e}) = {g:e}, libm {w:e}");
+            } else {
+                assert!(
+                    (g - w).abs() <= f32::MIN_POSITIVE,
+                    "exp({x:e}) = {g:e}, libm {w:e}"
+                );
+            }
+            let a = x.abs();
+            assert!(ulps32(log_f32(a), a.ln()) <= 2 || a == 1.0, "log({a:e})");
+        }
+        for &x in &inputs(TRIG_MAX as f64) {
+            let x = x as f32;
+            for (q, w) in [(0, x.sin()), (1, x.cos())] {
+                let g = sin_cos_kernel(x, q);
+                // relative to 1: near zeros of sin/cos the absolute error is what counts
+                assert!(
+                    (g - w).abs() <= 2.0 * f32::EPSILON * w.abs().max(f32::EPSILON),
+                    "q{q}({x:e}) = {g:e}, libm {w:e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn float64_functions_are_within_two_ulps_of_libm() {
+        for &x in &inputs(800.0) {
+            let (g, w) = (exp_f64(x), x.exp());
+            if g == w {
+            } else if w.is_normal() || g.is_normal() {
+                assert!(ulps64(g, w) <= 2, "exp({x:e}) = {g:e}, libm {w:e}");
+            } else {
+                assert!(
+                    (g - w).abs() <= f64::MIN_POSITIVE,
+                    "exp({x:e}) = {g:e}, libm {w:e}"
+                );
+            }
+            let a = x.abs();
+            assert!(
+                ulps64(log_f64(a), a.ln()) <= 2,
+                "log({a:e}) = {:e}, libm {:e}",
+                log_f64(a),
+                a.ln()
+            );
+        }
+    }
+
+    #[test]
+    fn special_values_are_libms() {
+        let specials32 = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MIN_POSITIVE,
+            1e-45,
+            3e-39,
+            f32::MAX,
+            88.72,
+            88.73,
+            -87.34,
+            -103.9,
+            -104.0,
+            -200.0,
+            1e-30,
+        ];
+        for &x in &specials32 {
+            let g = exp_f32(x);
+            let w = x.exp();
+            assert!(
+                same_special32(g, w) || ulps32(g, w) <= 2 || (g - w).abs() <= 1e-45,
+                "exp({x:e}) = {g:e}, libm {w:e}"
+            );
+            let g = log_f32(x);
+            let w = x.ln();
+            assert!(
+                same_special32(g, w) || ulps32(g, w) <= 2,
+                "log({x:e}) = {g:e}, libm {w:e}"
+            );
+        }
+        let xs: Vec<f32> = specials32.to_vec();
+        let mut out = vec![0.0f32; xs.len()];
+        sin_f32_slice(&xs, &mut out);
+        for (&x, &g) in xs.iter().zip(&out) {
+            let w = x.sin();
+            assert!(
+                same_special32(g, w) || (g - w).abs() <= 2.0 * f32::EPSILON * w.abs(),
+                "sin({x:e}) = {g:e}"
+            );
+        }
+        cos_f32_slice(&xs, &mut out);
+        for (&x, &g) in xs.iter().zip(&out) {
+            let w = x.cos();
+            assert!(
+                same_special32(g, w) || (g - w).abs() <= 2.0 * f32::EPSILON * w.abs(),
+                "cos({x:e}) = {g:e}"
+            );
+        }
+        for &x in &[
+            0.0f64,
+            -0.0,
+            1.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            5e-324,
+            1e-310,
+            709.78,
+            709.79,
+            -708.4,
+            -745.1,
+            -746.0,
+            f64::MAX,
+        ] {
+            let (g, w) = (exp_f64(x), x.exp());
+            assert!(
+                (g.is_nan() && w.is_nan()) || g == w || ulps64(g, w) <= 2,
+                "exp({x:e}) = {g:e}, libm {w:e}"
+            );
+            let (g, w) = (log_f64(x), x.ln());
+            assert!(
+                (g.is_nan() && w.is_nan()) || g.to_bits() == w.to_bits() || ulps64(g, w) <= 2,
+                "log({x:e}) = {g:e}, libm {w:e}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_dispatched_slice_kernels_agree_with_the_scalar_functions() {
+        let xs: Vec<f64> = inputs(50.0);
+        let x32: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
+        let mut o32 = vec![0.0f32; xs.len()];
+        exp_f32_slice(&x32, &mut o32);
+        assert!(
+            x32.iter()
+                .zip(&o32)
+                .all(|(&x, &o)| o.to_bits() == exp_f32(x).to_bits())
+        );
+        let mut o64 = vec![0.0f64; xs.len()];
+        log_f64_slice(&xs, &mut o64);
+        assert!(xs.iter().zip(&o64).all(|(&x, &o)| same64(o, log_f64(x))));
+    }
+
+    fn same64(a: f64, b: f64) -> bool {
+        (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits()
+    }
+}
