@@ -40,9 +40,11 @@ where
     use faer::linalg::matmul::matmul as mm;
     use faer::{Accum, MatMut, MatRef, Par};
     let par = if par { Par::rayon(0) } else { Par::Seq };
-    let dst = MatMut::from_row_major_slice_mut(out, m, n);
-    let lhs = MatRef::from_row_major_slice(a, m, k);
-    let rhs = MatRef::from_row_major_slice(b, k, n);
+    // Row-major C = A B is column-major C^T = B^T A^T over the same memory: faer gets
+    // every operand in the column-major layout its kernels are built for.
+    let dst = MatMut::from_column_major_slice_mut(out, n, m);
+    let lhs = MatRef::from_column_major_slice(b, n, k);
+    let rhs = MatRef::from_column_major_slice(a, k, m);
     mm(dst, Accum::Replace, lhs, rhs, T::one_impl(), par);
 }
 

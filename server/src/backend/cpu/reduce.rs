@@ -570,9 +570,33 @@ impl<T: RElem, const MAX: bool> Arg<T, MAX> {
         !b.is_nan() && (x.is_nan() || if MAX { x.gt(b) } else { x.lt(b) })
     }
 
-    /// The extreme value of a non-empty chunk (NaN if it holds one).
-    #[inline(always)]
+    /// The extreme value of a non-empty chunk (NaN if it holds one), with the widest
+    /// vector instructions the CPU has (the same comparisons, so the same answer).
     fn extreme(c: &[T]) -> T {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+            fn wide<T: RElem, const MAX: bool>(c: &[T]) -> T {
+                Arg::<T, MAX>::extreme_body(c)
+            }
+            #[target_feature(enable = "avx2,fma")]
+            fn avx2<T: RElem, const MAX: bool>(c: &[T]) -> T {
+                Arg::<T, MAX>::extreme_body(c)
+            }
+            if super::vecmath::has_avx512() {
+                // SAFETY: the CPU has every feature `wide` is compiled for.
+                return unsafe { wide::<T, MAX>(c) };
+            }
+            if super::vecmath::has_avx2() {
+                // SAFETY: the CPU has AVX2 and FMA.
+                return unsafe { avx2::<T, MAX>(c) };
+            }
+        }
+        Self::extreme_body(c)
+    }
+
+    #[inline(always)]
+    fn extreme_body(c: &[T]) -> T {
         let mut acc = [c[0]; ARG_LANES];
         let mut rows = c.chunks_exact(ARG_LANES);
         for row in &mut rows {
@@ -617,7 +641,7 @@ impl<T: RElem, const MAX: bool> Red for Arg<T, MAX> {
     /// [`ARG_LANES`] independent accumulators, which vectorises), and only where it beats
     /// the best so far, the position of its first occurrence.
     fn lane(&self, xs: &[T], base: usize) -> ArgAcc<T> {
-        const CHUNK: usize = 2048;
+        const CHUNK: usize = 4096;
         let mut best: ArgAcc<T> = None;
         for (ci, c) in xs.chunks(CHUNK).enumerate() {
             let m = Self::extreme(c);

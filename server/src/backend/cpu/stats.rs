@@ -42,8 +42,11 @@ pub(crate) trait Num: RElem {
 macro_rules! int_num {
     ($($T:ty),*) => {$(
         impl Num for $T {
+            #[inline(always)]
             fn add(self, o: $T) -> $T { self.wrapping_add(o) }
+            #[inline(always)]
             fn sub(self, o: $T) -> $T { self.wrapping_sub(o) }
+            #[inline(always)]
             fn mul(self, o: $T) -> $T { self.wrapping_mul(o) }
         }
     )*};
@@ -65,8 +68,11 @@ impl Num for bool {
 macro_rules! native_num {
     ($($T:ty),*) => {$(
         impl Num for $T {
+            #[inline(always)]
             fn add(self, o: $T) -> $T { self + o }
+            #[inline(always)]
             fn sub(self, o: $T) -> $T { self - o }
+            #[inline(always)]
             fn mul(self, o: $T) -> $T { self * o }
         }
     )*};
@@ -76,8 +82,11 @@ native_num!(f32, f64, Complex32, Complex64);
 macro_rules! half_num {
     ($($T:ty),*) => {$(
         impl Num for $T {
+            #[inline(always)]
             fn add(self, o: $T) -> $T { <$T>::from_f32(self.to_f32() + o.to_f32()) }
+            #[inline(always)]
             fn sub(self, o: $T) -> $T { <$T>::from_f32(self.to_f32() - o.to_f32()) }
+            #[inline(always)]
             fn mul(self, o: $T) -> $T { <$T>::from_f32(self.to_f32() * o.to_f32()) }
         }
     )*};
@@ -149,6 +158,24 @@ fn mutate_lanes<T: Send>(data: &mut [T], r: usize, f: impl Fn(&mut [T]) + Sync +
         data.par_chunks_mut(r).for_each(f);
     } else {
         data.chunks_mut(r).for_each(f);
+    }
+}
+
+/// `f` on each pair of output and input lanes of length `r`, on rayon when there are
+/// many elements and several lanes.
+fn zip_lanes<T: Send + Sync, O: Send>(
+    out: &mut [O],
+    data: &[T],
+    r: usize,
+    f: impl Fn((&mut [O], &[T])) + Sync + Send,
+) {
+    if r == 0 {
+        return;
+    }
+    if data.len() >= PAR_MIN && data.len() / r > 1 {
+        out.par_chunks_mut(r).zip(data.par_chunks(r)).for_each(f);
+    } else {
+        out.chunks_mut(r).zip(data.chunks(r)).for_each(f);
     }
 }
 
@@ -253,24 +280,32 @@ fn stats_kernel(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
             let c = cast(&a, plan.compute);
             let prod = op == "cumprod";
             crate::with_array!(&c, x, _T => {
-                let (mut data, pshape, perm) = to_lanes(x, &plan.axes);
                 let rl = lane_len(c.shape(), &plan.axes);
-                mutate_lanes(&mut data, rl, |l| {
-                    let Some(&first) = l.first() else { return };
+                let nd = c.shape().len();
+                let trailing = plan.axes.iter().copied().eq(nd - plan.axes.len()..nd);
+                let scan = |(o, l): (&mut [_T], &[_T])| {
+                    let Some((&first, rest)) = l.split_first() else { return };
+                    o[0] = first;
                     let mut acc = first;
-                    if prod {
-                        for x in &mut l[1..] {
-                            acc = acc.mul(*x);
-                            *x = acc;
-                        }
-                    } else {
-                        for x in &mut l[1..] {
-                            acc = acc.add(*x);
-                            *x = acc;
-                        }
+                    for (o, &x) in o[1..].iter_mut().zip(rest) {
+                        acc = if prod { acc.mul(x) } else { acc.add(x) };
+                        *o = acc;
                     }
-                });
-                from_lanes(data, &pshape, &perm)
+                };
+                match x.as_slice() {
+                    // Lanes already contiguous: read the input once, write the output once.
+                    Some(xs) if trailing => {
+                        let mut out = vec![_T::default(); xs.len()];
+                        zip_lanes(&mut out, xs, rl, scan);
+                        out_array(out, c.shape())
+                    }
+                    _ => {
+                        let (data, pshape, perm) = to_lanes(x, &plan.axes);
+                        let mut out = vec![_T::default(); data.len()];
+                        zip_lanes(&mut out, &data, rl, scan);
+                        from_lanes(out, &pshape, &perm)
+                    }
+                }
             })
         }
         StatKind::Diff => diff(call, &a, &plan)?,
@@ -279,17 +314,9 @@ fn stats_kernel(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
             crate::with_array!(&a, x, T => {
                 let (mut data, pshape, perm) = to_lanes(x, &plan.axes);
                 let rl = lane_len(a.shape(), &plan.axes);
-                let many = data.len() / rl.max(1) > 1;
                 if arg {
                     let mut idx = vec![0i64; data.len()];
-                    if rl > 0 {
-                        let sort_one = |(ix, l): (&mut [i64], &[T])| T::argsort_lane(l, ix);
-                        if many && data.len() >= PAR_MIN {
-                            idx.par_chunks_mut(rl).zip(data.par_chunks(rl)).for_each(sort_one);
-                        } else {
-                            idx.chunks_mut(rl).zip(data.chunks(rl)).for_each(sort_one);
-                        }
-                    }
+                    zip_lanes(&mut idx, &data, rl, |(ix, l)| T::argsort_lane(l, ix));
                     from_lanes(idx, &pshape, &perm)
                 } else {
                     mutate_lanes(&mut data, rl, T::sort_lane);

@@ -96,40 +96,50 @@ pub fn has_avx2() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
-/// Defines `$name(xs, out)`: `$f` over the slice, compiled for AVX-512, for AVX2+FMA and
-/// for the baseline, the widest the CPU has chosen at run time.
-macro_rules! dispatched {
-    ($name:ident, $T:ty, $f:ident) => {
-        fn $name(xs: &[$T], out: &mut [$T]) {
+/// Defines `fn $name(args) $body`, compiled for AVX-512, for AVX2+FMA and for the
+/// baseline; a call runs the widest variant the CPU has (checked at run time).
+macro_rules! multiversion {
+    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+        $(#[$m])*
+        fn $name($($arg: $ty),*) {
             #[inline(always)]
-            fn body(xs: &[$T], out: &mut [$T]) {
-                for (o, &x) in out.iter_mut().zip(xs) {
-                    *o = $f(x);
-                }
-            }
+            fn body($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-                fn wide(xs: &[$T], out: &mut [$T]) {
-                    body(xs, out)
+                fn wide($($arg: $ty),*) {
+                    body($($arg),*)
                 }
                 #[target_feature(enable = "avx2,fma")]
-                fn avx2(xs: &[$T], out: &mut [$T]) {
-                    body(xs, out)
+                fn avx2($($arg: $ty),*) {
+                    body($($arg),*)
                 }
                 if has_avx512() {
                     // SAFETY: the CPU has every feature `wide` is compiled for (checked
                     // just above), which is all `#[target_feature]` requires.
-                    unsafe { wide(xs, out) };
+                    unsafe { wide($($arg),*) };
                     return;
                 }
                 if has_avx2() {
                     // SAFETY: the CPU has AVX2 and FMA (checked just above).
-                    unsafe { avx2(xs, out) };
+                    unsafe { avx2($($arg),*) };
                     return;
                 }
             }
-            body(xs, out)
+            body($($arg),*)
+        }
+    };
+}
+
+/// Defines `$name(xs, out)`: `$f` over the slice, [`multiversion`]ed.
+macro_rules! dispatched {
+    ($name:ident, $T:ty, $f:ident) => {
+        multiversion! {
+            fn $name(xs: &[$T], out: &mut [$T]) {
+                for (o, &x) in out.iter_mut().zip(xs) {
+                    *o = $f(x);
+                }
+            }
         }
     };
 }
@@ -169,35 +179,13 @@ fn beyond_reduction(x: f32) -> bool {
     x.abs() > TRIG_MAX || x.is_nan()
 }
 
-fn sin_cos_f32(xs: &[f32], out: &mut [f32], quadrant: i64) {
-    #[inline(always)]
-    fn body(xs: &[f32], out: &mut [f32], quadrant: i64) {
+multiversion! {
+    /// [`sin_cos_kernel`] over the slice.
+    fn sin_cos_f32(xs: &[f32], out: &mut [f32], quadrant: i64) {
         for (o, &x) in out.iter_mut().zip(xs) {
             *o = sin_cos_kernel(x, quadrant);
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-        fn wide(xs: &[f32], out: &mut [f32], q: i64) {
-            body(xs, out, q)
-        }
-        #[target_feature(enable = "avx2,fma")]
-        fn avx2(xs: &[f32], out: &mut [f32], q: i64) {
-            body(xs, out, q)
-        }
-        if has_avx512() {
-            // SAFETY: the CPU has every feature `wide` is compiled for (checked above).
-            unsafe { wide(xs, out, quadrant) };
-            return;
-        }
-        if has_avx2() {
-            // SAFETY: the CPU has AVX2 and FMA (checked just above).
-            unsafe { avx2(xs, out, quadrant) };
-            return;
-        }
-    }
-    body(xs, out, quadrant)
 }
 
 /// `c[0] + x c[1] + x^2 c[2] + ...` by Horner's rule (unrolled: `c` is a constant).
