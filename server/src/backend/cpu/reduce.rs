@@ -1235,4 +1235,53 @@ mod tests {
             .collect();
         same(&vals(&red("max", &q, axis(&[0])).unwrap()), &want);
     }
+
+    #[test]
+    fn argmax_of_long_lanes_finds_the_first_extreme_across_chunks() {
+        // Many ties of the extreme, spread over chunks and threads; then a NaN late on.
+        let n = 300_001;
+        let v: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64).collect();
+        let first = |want: f64| v.iter().position(|&x| x == want).unwrap() as f64;
+        for dt in [DType::Float64, DType::Float32, DType::Int32, DType::Float16] {
+            let a = arr(dt, &[n], &v);
+            same(
+                &vals(&red("argmax", &a, Attrs::new()).unwrap()),
+                &[first(999.0)],
+            );
+            same(
+                &vals(&red("argmin", &a, Attrs::new()).unwrap()),
+                &[first(0.0)],
+            );
+        }
+        let mut w = v.clone();
+        w[250_000] = f64::NAN;
+        w[260_000] = f64::NAN;
+        for dt in [DType::Float64, DType::Float32] {
+            let a = arr(dt, &[n], &w);
+            same(
+                &vals(&red("argmax", &a, Attrs::new()).unwrap()),
+                &[250_000.0],
+            );
+            same(
+                &vals(&red("argmin", &a, Attrs::new()).unwrap()),
+                &[250_000.0],
+            );
+        }
+    }
+
+    #[test]
+    fn long_sums_take_the_wide_path_and_match_the_baseline() {
+        let n = 1 << 20;
+        let v: Vec<f64> = (0..n).map(|i| ((i % 977) as f64) * 0.37 - 100.0).collect();
+        let x32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        // the dispatched builds add in the same order as the generic pairwise sum
+        assert_eq!(
+            pairwise_f64(&v).to_bits(),
+            pairwise(&v, 0.0, &|x: f64| x).to_bits()
+        );
+        assert_eq!(
+            pairwise_f32(&x32).to_bits(),
+            pairwise(&x32, 0.0, &|x: f32| f64::from(x)).to_bits()
+        );
+    }
 }

@@ -844,4 +844,51 @@ mod tests {
         same(&vals(&r[0]), &[2.5, 9.5]);
         same(&vals(&r[1]), &[2., 2.]);
     }
+
+    #[test]
+    fn cumsum_of_many_long_lanes_matches_a_plain_scan() {
+        // (300, 200): 60,000 elements take the parallel path; axis 1 reads the input in
+        // place, axis 0 goes through the lane copy.
+        let (r, c) = (300usize, 200usize);
+        let v: Vec<f64> = (0..r * c).map(|i| ((i * 31) % 17) as f64 - 8.0).collect();
+        let a = arr(DType::Float64, &[r, c], &v);
+        let mut want1 = v.clone();
+        for row in want1.chunks_mut(c) {
+            for j in 1..c {
+                row[j] += row[j - 1];
+            }
+        }
+        let got = go(
+            "cumsum",
+            std::slice::from_ref(&a),
+            Attrs::new().with("axis", Attr::Int(1)),
+        );
+        same(&vals(&got.unwrap()[0]), &want1);
+        let mut want0 = v.clone();
+        for i in 1..r {
+            for j in 0..c {
+                want0[i * c + j] += want0[(i - 1) * c + j];
+            }
+        }
+        let got = go(
+            "cumsum",
+            std::slice::from_ref(&a),
+            Attrs::new().with("axis", Attr::Int(-2)),
+        );
+        same(&vals(&got.unwrap()[0]), &want0);
+        let flat = go(
+            "cumprod",
+            &[arr(DType::Int64, &[r, c], v.iter().map(|x| x.signum()))],
+            Attrs::new(),
+        );
+        let mut p = 1.0;
+        let want: Vec<f64> = v
+            .iter()
+            .map(|x| {
+                p *= x.signum();
+                p
+            })
+            .collect();
+        same(&vals(&flat.unwrap()[0]), &want);
+    }
 }
