@@ -57,7 +57,9 @@ fn generate() -> String {
          `NDSERVE_BLESS=1 cargo test -p ndserve-tests --test e2e coverage` rewrites it).\n\n\
          - **CPU**: `yes` when the CPU kernel exists and the op's NumPy conformance cases pass in CI\n  \
          (`tests/conformance-ops.txt`: the shared kit's cases, and for ops beyond the kit those of\n  \
-         `tests/conformance/*_specs.py`, NumPy answering both); `partial` when some of its cases are\n  \
+         `tests/conformance/*_specs.py`, NumPy answering both, except for\n  \
+         `experimental_enable_numpy_behavior`, which NumPy lacks: its spec states the rule it is\n  \
+         checked against); `partial` when some of its cases are\n  \
          tracked known failures (`tests/conformance-known-failures.txt`); `unit` when the op has no\n  \
          conformance spec yet and its kernel is tested against NumPy values in unit and end-to-end\n  \
          tests; `—` when not implemented yet.\n\
