@@ -196,6 +196,14 @@ mod tests {
             .collect()
     }
 
+    /// The radix argsort of `xs` is the stable comparison sort's, index for index.
+    fn same_argsort<T: LaneSort + RElem>(xs: &[T]) {
+        let (mut got, mut want) = (vec![0i64; xs.len()], vec![0i64; xs.len()]);
+        T::argsort_lane(xs, &mut got);
+        compare_argsort(xs, &mut want);
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn radix_sorts_agree_with_the_comparison_sort() {
         let n = 5000;
@@ -231,22 +239,12 @@ mod tests {
                 .all(|w| !(w[0].is_sign_positive() && w[1].is_sign_negative()))
         );
         // argsort: the stable comparison sort's indices exactly
-        let mut gi = vec![0i64; n];
-        let mut wi = vec![0i64; n];
-        f64::argsort_lane(&f, &mut gi);
-        compare_argsort(&f, &mut wi);
-        assert_eq!(gi, wi);
+        same_argsort(&f);
 
         let f32s: Vec<f32> = f.iter().map(|&x| x as f32).collect();
-        let (mut gi, mut wi) = (vec![0i64; n], vec![0i64; n]);
-        f32::argsort_lane(&f32s, &mut gi);
-        compare_argsort(&f32s, &mut wi);
-        assert_eq!(gi, wi);
+        same_argsort(&f32s);
         let h: Vec<f16> = f.iter().map(|&x| f16::from_f64(x)).collect();
-        let (mut gi, mut wi) = (vec![0i64; n], vec![0i64; n]);
-        f16::argsort_lane(&h, &mut gi);
-        compare_argsort(&h, &mut wi);
-        assert_eq!(gi, wi);
+        same_argsort(&h);
 
         let ints: Vec<i64> = r.iter().map(|&v| v as i64 - (1 << 52)).collect();
         let mut got = ints.clone();
@@ -255,10 +253,7 @@ mod tests {
         want.sort();
         assert_eq!(got, want);
         let i8s: Vec<i8> = r.iter().map(|&v| v as i8).collect();
-        let (mut gi, mut wi) = (vec![0i64; n], vec![0i64; n]);
-        i8::argsort_lane(&i8s, &mut gi);
-        compare_argsort(&i8s, &mut wi);
-        assert_eq!(gi, wi);
+        same_argsort(&i8s);
         let u: Vec<u64> = r.iter().map(|&v| v << 11).collect();
         let mut got = u.clone();
         u64::sort_lane(&mut got);
@@ -266,9 +261,6 @@ mod tests {
         want.sort();
         assert_eq!(got, want);
         let b: Vec<bool> = r.iter().map(|&v| v & 1 == 1).collect();
-        let (mut gi, mut wi) = (vec![0i64; n], vec![0i64; n]);
-        bool::argsort_lane(&b, &mut gi);
-        compare_argsort(&b, &mut wi);
-        assert_eq!(gi, wi);
+        same_argsort(&b);
     }
 }

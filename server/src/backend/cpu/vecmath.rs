@@ -286,73 +286,62 @@ pub fn exp_f64(x: f64) -> f64 {
 
 // ---- log -------------------------------------------------------------------------------
 
-/// Natural logarithm for float32 (fdlibm's `logf` reduction and polynomial).
-#[inline(always)]
-pub fn log_f32(x: f32) -> f32 {
-    const LN2_HI: f32 = 6.931_381_2e-1;
-    const LN2_LO: f32 = 9.058_000_6e-6;
-    const LG1: f32 = 6.666_666_9e-1;
-    const LG2: f32 = 4.000_000_6e-1;
-    const LG3: f32 = 2.857_143e-1;
-    const LG4: f32 = 2.222_219_8e-1;
-    const LG5: f32 = 1.818_357_3e-1;
-    const LG6: f32 = 1.531_383_8e-1;
-    const LG7: f32 = 1.479_819_9e-1;
-    // Subnormals: scale by 2^25 first.
-    let sub = x < f32::MIN_POSITIVE;
-    let xs = if sub { x * 33_554_432.0 } else { x };
-    let bits = xs.to_bits() as i32;
-    // k and m with m in [sqrt(2)/2, sqrt(2)): move the mantissa's top so m < sqrt(2).
-    let ix = bits.wrapping_add(0x3f80_0000 - 0x3f35_04f3);
-    let k = (ix >> 23) - 127 - if sub { 25 } else { 0 };
-    let m = f32::from_bits(((ix & 0x007f_ffff) + 0x3f35_04f3) as u32);
-    let f = m - 1.0;
-    let s = f / (2.0 + f);
-    let z = s * s;
-    let w = z * z;
-    let t1 = w * (LG2 + w * (LG4 + w * LG6));
-    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
-    let r = t2 + t1;
-    let hfsq = 0.5 * f * f;
-    let dk = k as f32;
-    let y = dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f);
-    let y = if x == f32::INFINITY { x } else { y };
-    let y = if x == 0.0 { f32::NEG_INFINITY } else { y };
-    if x < 0.0 || x.is_nan() { f32::NAN } else { y }
+/// Defines `$name(x)`, the natural logarithm for `$F` with fdlibm's reduction and
+/// polynomial: `x = 2^k m`, `m` in `[sqrt(2)/2, sqrt(2))` (subnormals scaled by
+/// `2^$sub_exp` first), `f = m - 1`, `s = f / (2 + f)`, `log(1 + f)` from `s`, and IEEE's
+/// special values by selects. `$I` is the signed integer of `$F`'s width, `$U` the unsigned
+/// one; `$bias`, `$mant` and `$sqrt_half` are the exponent bias, the mantissa mask and
+/// the bits of `sqrt(2)/2`; the `LG` coefficients and the split `ln 2` are fdlibm's for
+/// that precision.
+macro_rules! fdlibm_log {
+    ($(#[$m:meta])* $name:ident, $F:ty, $I:ty, $U:ty, mant_bits: $mb:expr, bias: $bias:expr,
+     sub_exp: $sub:expr, sqrt_half: $sh:expr, ln2: ($hi:expr, $lo:expr), lg: $lg:expr) => {
+        $(#[$m])*
+        #[inline(always)]
+        pub fn $name(x: $F) -> $F {
+            const ONE_BITS: $I = ($bias as $I) << $mb;
+            const MANT: $I = ((1 as $I) << $mb) - 1;
+            let lg: [$F; 7] = $lg;
+            let sub = x < <$F>::MIN_POSITIVE;
+            let xs = if sub { x * ((1u64 << $sub) as $F) } else { x };
+            let ix = (xs.to_bits() as $I).wrapping_add(ONE_BITS - $sh);
+            let k = (ix >> $mb) - $bias - if sub { $sub } else { 0 };
+            let m = <$F>::from_bits(((ix & MANT) + $sh) as $U);
+            let f = m - 1.0;
+            let s = f / (2.0 + f);
+            let z = s * s;
+            let w = z * z;
+            let t1 = w * (lg[1] + w * (lg[3] + w * lg[5]));
+            let t2 = z * (lg[0] + w * (lg[2] + w * (lg[4] + w * lg[6])));
+            let r = t2 + t1;
+            let hfsq = 0.5 * f * f;
+            let dk = k as $F;
+            let y = dk * $hi - ((hfsq - (s * (hfsq + r) + dk * $lo)) - f);
+            let y = if x == <$F>::INFINITY { x } else { y };
+            let y = if x == 0.0 { <$F>::NEG_INFINITY } else { y };
+            if x < 0.0 || x.is_nan() { <$F>::NAN } else { y }
+        }
+    };
 }
 
-/// Natural logarithm for float64 (fdlibm's `log`).
-#[inline(always)]
-pub fn log_f64(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
-    const LG1: f64 = 6.666_666_666_666_735_130e-1;
-    const LG2: f64 = 3.999_999_999_940_941_908e-1;
-    const LG3: f64 = 2.857_142_874_366_239_149e-1;
-    const LG4: f64 = 2.222_219_843_214_978_396e-1;
-    const LG5: f64 = 1.818_357_216_161_805_012e-1;
-    const LG6: f64 = 1.531_383_769_920_937_332e-1;
-    const LG7: f64 = 1.479_819_860_511_658_591e-1;
-    let sub = x < f64::MIN_POSITIVE;
-    let xs = if sub { x * 18_014_398_509_481_984.0 } else { x }; // 2^54
-    let bits = xs.to_bits() as i64;
-    let ix = bits.wrapping_add(0x3ff0_0000_0000_0000 - 0x3fe6_a09e_667f_3bcd);
-    let k = (ix >> 52) - 1023 - if sub { 54 } else { 0 };
-    let m = f64::from_bits(((ix & 0x000f_ffff_ffff_ffff) + 0x3fe6_a09e_667f_3bcd) as u64);
-    let f = m - 1.0;
-    let s = f / (2.0 + f);
-    let z = s * s;
-    let w = z * z;
-    let t1 = w * (LG2 + w * (LG4 + w * LG6));
-    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
-    let r = t2 + t1;
-    let hfsq = 0.5 * f * f;
-    let dk = k as f64;
-    let y = dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f);
-    let y = if x == f64::INFINITY { x } else { y };
-    let y = if x == 0.0 { f64::NEG_INFINITY } else { y };
-    if x < 0.0 || x.is_nan() { f64::NAN } else { y }
-}
+fdlibm_log!(
+    /// Natural logarithm for float32 (fdlibm's `logf`).
+    log_f32, f32, i32, u32, mant_bits: 23, bias: 127, sub_exp: 25,
+    sqrt_half: 0x3f35_04f3, ln2: (6.931_381_2e-1, 9.058_000_6e-6),
+    lg: [6.666_666_9e-1, 4.000_000_6e-1, 2.857_143e-1, 2.222_219_8e-1, 1.818_357_3e-1,
+         1.531_383_8e-1, 1.479_819_9e-1]
+);
+
+fdlibm_log!(
+    /// Natural logarithm for float64 (fdlibm's `log`).
+    log_f64, f64, i64, u64, mant_bits: 52, bias: 1023, sub_exp: 54,
+    sqrt_half: 0x3fe6_a09e_667f_3bcd,
+    ln2: (6.931_471_803_691_238_164_90e-1, 1.908_214_929_270_587_700_02e-10),
+    lg: [6.666_666_666_666_735_130e-1, 3.999_999_999_940_941_908e-1,
+         2.857_142_874_366_239_149e-1, 2.222_219_843_214_978_396e-1,
+         1.818_357_216_161_805_012e-1, 1.531_383_769_920_937_332e-1,
+         1.479_819_860_511_658_591e-1]
+);
 
 // ---- sin and cos -------------------------------------------------------------------------
 
