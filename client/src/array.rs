@@ -88,6 +88,8 @@ pub struct Description {
     pub state: ArrayState,
     /// The error, when failed.
     pub error: Option<Error>,
+    /// How it is laid out over devices (single, sharded or mirrored).
+    pub layout: crate::Layout,
 }
 
 impl Array {
@@ -185,6 +187,7 @@ impl Array {
             s => ArrayState::Other(s.to_string()),
         };
         Ok(Description {
+            layout: crate::distribute::layout_from_wire(&r)?,
             meta,
             device: r.device,
             state,

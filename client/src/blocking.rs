@@ -1005,6 +1005,60 @@ impl Array {
         self.block_on(self.inner.describe())
     }
 
+    /// Split along `axis` over `devices` ([`crate::Array::shard`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Array::shard`].
+    pub fn shard(&self, axis: isize, devices: &[&str]) -> Result<Array> {
+        self.wrap(self.inner.shard(axis, devices))
+    }
+
+    /// Sharded anew ([`crate::Array::reshard`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Array::reshard`].
+    pub fn reshard(&self, axis: isize, devices: &[&str]) -> Result<Array> {
+        self.wrap(self.inner.reshard(axis, devices))
+    }
+
+    /// Mirrored over `devices` ([`crate::Array::replicate`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Array::replicate`].
+    pub fn replicate(&self, devices: &[&str]) -> Result<Array> {
+        self.wrap(self.inner.replicate(devices))
+    }
+
+    /// One array on one device ([`crate::Array::gather`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Array::gather`].
+    pub fn gather(&self, device: Option<&str>) -> Result<Array> {
+        self.wrap(self.inner.gather(device))
+    }
+
+    /// Sum or mean across replicas ([`crate::Array::reduce_replicas`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Array::reduce_replicas`].
+    pub fn reduce_replicas(&self, op: crate::ReplicaReduce) -> Result<Array> {
+        self.wrap(self.inner.reduce_replicas(op))
+    }
+
+    /// How it is laid out ([`crate::Array::layout`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Array::layout`].
+    pub fn layout(&self) -> Result<crate::Layout> {
+        self.block_on(self.inner.layout())
+    }
+
     /// The raw data ([`crate::Array::fetch_bytes`]).
     ///
     /// # Errors

@@ -69,6 +69,7 @@ compile_error!(
 mod array;
 pub mod blocking;
 mod client;
+mod distribute;
 mod element;
 mod methods;
 mod numpy_behavior;
@@ -92,6 +93,7 @@ mod tests;
 
 pub use array::{Array, ArrayState, Description};
 pub use client::{Client, ClientOptions};
+pub use distribute::{Layout, PartInfo, ReplicaReduce};
 pub use element::Element;
 pub use numpy_behavior::experimental_enable_numpy_behavior;
 pub use operand::{Axis, Idx, Operand};

@@ -10,7 +10,7 @@ use ndserve_proto::pb::array_service_server::ArrayService;
 use ndserve_proto::{Error, Meta, pb};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::coordinator::{Coordinator, Session};
+use crate::coordinator::{Coordinator, LayoutKind, Session, SlotState, check_parts};
 
 /// The service.
 #[derive(Clone)]
@@ -318,16 +318,57 @@ impl ArrayService for Service {
         session
             .wait_received(r.after_seq, Duration::from_secs(60))
             .await?;
+        let devices = self.coord.devices();
+        let device_of = |w: usize| {
+            devices
+                .iter()
+                .find(|d| d.worker == w)
+                .map(|d| d.status.name.clone())
+                .unwrap_or_default()
+        };
+        let state = |lost: bool| if lost { "lost" } else { "ready" }.to_string();
         let resp = match session.wait_ready(r.handle).await {
-            Ok((w, _, meta)) => {
-                let device = self.coord.devices().into_iter().find(|d| d.worker == w);
-                let lost = self.coord.workers().for_array(w, r.handle).err();
+            Ok(SlotState::Ready { worker, meta, .. }) => {
+                let lost = self.coord.workers().for_array(worker, r.handle).err();
                 pb::DescribeResponse {
                     meta: Some(meta.to_wire()),
-                    device: device.map(|d| d.status.name).unwrap_or_default(),
-                    state: if lost.is_some() { "lost" } else { "ready" }.into(),
+                    device: device_of(worker),
+                    state: state(lost.is_some()),
                     error: lost.map(|e| e.to_detail()),
+                    layout: "single".into(),
+                    shard_axis: 0,
+                    parts: Vec::new(),
                 }
+            }
+            Ok(SlotState::Distributed(d)) => {
+                let lost = check_parts(&self.coord, r.handle, &d).err();
+                pb::DescribeResponse {
+                    meta: Some(d.meta.to_wire()),
+                    device: d
+                        .parts
+                        .first()
+                        .map(|p| device_of(p.worker))
+                        .unwrap_or_default(),
+                    state: state(lost.is_some()),
+                    error: lost.map(|e| e.to_detail()),
+                    layout: d.layout_name().into(),
+                    shard_axis: match d.kind {
+                        LayoutKind::Sharded { axis } => axis as u32,
+                        LayoutKind::Mirrored => 0,
+                    },
+                    parts: d
+                        .parts
+                        .iter()
+                        .map(|p| pb::ArrayPart {
+                            device: device_of(p.worker),
+                            meta: Some(p.meta.to_wire()),
+                            state: state(self.coord.workers().get(p.worker).is_err()),
+                        })
+                        .collect(),
+                }
+            }
+            Ok(SlotState::Pending | SlotState::Failed(_)) => {
+                return Err(Error::internal("describe", "slot neither computed nor failed").into());
             }
             Err(e @ Error::NotFound { .. }) => return Err(e.into()),
             Err(e) => pb::DescribeResponse {
@@ -335,6 +376,9 @@ impl ArrayService for Service {
                 device: String::new(),
                 state: "failed".into(),
                 error: Some(e.to_detail()),
+                layout: String::new(),
+                shard_axis: 0,
+                parts: Vec::new(),
             },
         };
         Ok(Response::new(resp))
@@ -389,16 +433,23 @@ impl ArrayService for Service {
         _: Request<pb::ListOpsRequest>,
     ) -> Result<Response<pb::ListOpsResponse>, Status> {
         let supported = crate::backend::cpu::supported_ops();
-        let ops = ndserve_proto::ops::catalogue()
+        let info = |d: &ndserve_proto::OpDef, numpy: String| pb::OpInfo {
+            name: d.name.into(),
+            numpy,
+            params: d.params.iter().map(|p| p.name.to_string()).collect(),
+            summary: d.summary.into(),
+        };
+        let mut ops: Vec<pb::OpInfo> = ndserve_proto::ops::catalogue()
             .iter()
             .filter(|d| supported.contains(&d.name))
-            .map(|d| pb::OpInfo {
-                name: d.name.into(),
-                numpy: format!("numpy.{}", d.name),
-                params: d.params.iter().map(|p| p.name.to_string()).collect(),
-                summary: d.summary.into(),
-            })
+            .map(|d| info(d, format!("numpy.{}", d.name)))
             .collect();
+        // The distribution ops have no NumPy counterpart.
+        ops.extend(
+            ndserve_proto::ops::distribution_ops()
+                .iter()
+                .map(|d| info(d, String::new())),
+        );
         Ok(Response::new(pb::ListOpsResponse { ops }))
     }
 }

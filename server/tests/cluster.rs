@@ -7,8 +7,8 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ndarray::{Array1, array};
-use ndserve_client::{Client, DType, ErrorCode};
+use ndarray::{Array1, Array2, array};
+use ndserve_client::{Client, DType, ErrorCode, Layout, ReplicaReduce};
 
 /// A coordinator and its workers; the processes are killed on drop.
 struct Cluster {
@@ -208,5 +208,97 @@ async fn a_killed_worker_loses_only_its_arrays() -> ndserve_client::Result<()> {
         states.contains(&("w1/cpu:0".to_string(), "lost".to_string())),
         "{states:?}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn sharded_and_mirrored_arrays_across_worker_processes() -> ndserve_client::Result<()> {
+    let cluster = Cluster::start(3).await;
+    let c = Client::connect(&cluster.url).await?;
+    let n = 1000;
+    let local = Array2::from_shape_fn((n, 8), |(i, j)| (i * 8 + j) as f64 * 0.001 - 3.0);
+    let x = c.upload(&local).await?;
+    let s = x.shard(0, &[])?;
+    let Layout::Sharded { axis: 0, parts } = s.layout().await? else {
+        panic!("not sharded along 0");
+    };
+    let devices: Vec<String> = parts.iter().map(|p| p.device.clone()).collect();
+    assert_eq!(
+        devices,
+        (0..3).map(|i| cluster.device(i)).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        parts.iter().map(|p| p.shape[0]).collect::<Vec<_>>(),
+        vec![334, 333, 333]
+    );
+
+    // Elementwise + reduction + matmul per shard, checked against ndarray on the client.
+    let y = ((&s * 2.0)? + 1.0)?;
+    assert!(matches!(y.layout().await?, Layout::Sharded { axis: 0, .. }));
+    let col_sums = y.sum(0, false)?.to_vec::<f64>().await?;
+    let want = local.mapv(|v| v * 2.0 + 1.0).sum_axis(ndarray::Axis(0));
+    for (g, w) in col_sums.iter().zip(&want) {
+        assert!((g - w).abs() <= 1e-9 * w.abs().max(1.0), "{g} vs {w}");
+    }
+    let w = Array2::from_shape_fn((8, 3), |(i, j)| (i + 2 * j) as f64);
+    let m = s.matmul(&c.upload(&w).await?.replicate(&[])?)?;
+    assert!(matches!(m.layout().await?, Layout::Sharded { axis: 0, .. }));
+    assert_eq!(m.to_ndarray::<f64>().await?, local.dot(&w).into_dyn());
+    // Fetch assembles the parts in order.
+    assert_eq!(s.to_ndarray::<f64>().await?, local.clone().into_dyn());
+    // Resharding along the columns moves parts worker to worker.
+    let r = s.reshard(1, &[])?;
+    assert_eq!(r.to_ndarray::<f64>().await?, local.clone().into_dyn());
+
+    // Mirrored: the same op sequence on every replica, then a cross-replica sum.
+    let mirrored = c.arange_n(5)?.replicate(&[])?;
+    let per = c
+        .run_per_replica(std::slice::from_ref(&mirrored), |a| (&a[0] * &a[0]))
+        .await?;
+    let total = per.reduce_replicas(ReplicaReduce::Sum)?;
+    assert_eq!(total.to_vec::<i64>().await?, vec![0, 3, 12, 27, 48]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_sharded_op_fails_cleanly_when_a_shard_worker_dies() -> ndserve_client::Result<()> {
+    let mut cluster = Cluster::start(3).await;
+    let c = Client::connect(&cluster.url).await?;
+    let s = c.arange_n(30)?.astype(DType::Float64)?.shard(0, &[])?;
+    assert_eq!(s.sum(None, false)?.item::<f64>().await?, 435.0);
+    let kept = c.on_device(&cluster.device(0)).arange_n(4)?;
+    kept.sync().await?;
+
+    cluster.kill(1);
+    tokio::time::sleep(Duration::from_millis(WORKER_TIMEOUT_MS + 1500)).await;
+
+    // Ops on the sharded array fail with UNAVAILABLE naming the array and the worker,
+    // and never hang.
+    let within = Duration::from_secs(20);
+    let e = tokio::time::timeout(within, (&s + 1.0)?.sync())
+        .await
+        .expect("no hang")
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unavailable, "{e}");
+    assert!(e.to_string().contains("w1"), "{e}");
+    assert!(
+        e.to_string().contains(&format!("array {}", s.handle())),
+        "{e}"
+    );
+    let e = tokio::time::timeout(within, s.to_vec::<f64>())
+        .await
+        .expect("no hang")
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unavailable, "{e}");
+    let e = s.layout().await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unavailable, "{e}");
+    // Everything else keeps working: new shards go to the live workers.
+    assert_eq!(kept.sum(None, false)?.item::<i64>().await?, 6);
+    let again = c.arange_n(10)?.shard(0, &[])?;
+    let Layout::Sharded { parts, .. } = again.layout().await? else {
+        panic!("not sharded");
+    };
+    assert_eq!(parts.len(), 2);
+    assert_eq!(again.sum(None, false)?.item::<i64>().await?, 45);
     Ok(())
 }

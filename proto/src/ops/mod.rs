@@ -24,6 +24,7 @@ pub mod counting;
 pub mod creation;
 pub mod creation_matrix;
 pub mod data_shaped;
+pub mod distribute;
 pub mod elementwise;
 pub mod fft;
 pub mod index;
@@ -280,15 +281,29 @@ pub fn catalogue() -> &'static [OpDef] {
     })
 }
 
-/// The op named `name`.
+/// The distribution ops ([`distribute`]): run by the coordinator, listed apart from the
+/// NumPy catalogue because no worker has a kernel for them.
+pub fn distribution_ops() -> Vec<OpDef> {
+    distribute::defs()
+}
+
+/// The op named `name` (a NumPy op of the catalogue or a distribution op).
 pub fn lookup(name: &str) -> Result<&'static OpDef> {
     static MAP: OnceLock<HashMap<&'static str, &'static OpDef>> = OnceLock::new();
-    MAP.get_or_init(|| catalogue().iter().map(|d| (d.name, d)).collect())
-        .get(name)
-        .copied()
-        .ok_or_else(|| Error::UnknownOp {
-            op: name.to_string(),
-        })
+    static DISTRIBUTE: OnceLock<Vec<OpDef>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let distribute = DISTRIBUTE.get_or_init(distribute::defs);
+        catalogue()
+            .iter()
+            .chain(distribute.iter())
+            .map(|d| (d.name, d))
+            .collect()
+    })
+    .get(name)
+    .copied()
+    .ok_or_else(|| Error::UnknownOp {
+        op: name.to_string(),
+    })
 }
 
 /// Infers the outputs of a call: the op's rule, then every output's size checked.

@@ -5,6 +5,7 @@
 //! its outputs; ops that use them fail with the same error, naming the op that failed,
 //! and the client sees it at the next fetch or sync of a dependent handle.
 
+mod distributed;
 mod session;
 mod workers;
 
@@ -19,6 +20,7 @@ use ndserve_proto::{Attrs, Error, Input, Meta, Result, Scalar, pb};
 use parking_lot::Mutex;
 use tracing::Instrument;
 
+pub use distributed::{Distributed, LayoutKind, Part, check_parts};
 pub use session::{Job, Session, SlotState};
 pub use workers::{DeviceEntry, WorkerTable};
 
@@ -114,7 +116,7 @@ impl Coordinator {
         s.progress.notify_waiters();
         let mut per_worker: HashMap<usize, Vec<u64>> = HashMap::new();
         for h in handles {
-            if let SlotState::Ready { worker, array, .. } = h {
+            for (worker, array) in h.owned_arrays() {
                 per_worker.entry(worker).or_default().push(array);
             }
         }
@@ -193,7 +195,7 @@ impl Coordinator {
                 )
             }
         };
-        if let Some(SlotState::Ready { worker, array, .. }) = old {
+        for (worker, array) in old.map(|s| s.owned_arrays()).unwrap_or_default() {
             self.free_on(worker, &[array]).await;
         }
         Ok(())
@@ -208,8 +210,19 @@ impl Coordinator {
         chunk: usize,
     ) -> Result<(Meta, BoxStream<'static, Result<Bytes>>)> {
         session.wait_received(after_seq, SEQ_WAIT).await?;
-        let (w, array, _) = session.wait_ready(handle).await?;
-        self.workers.for_array(w, handle)?.get(array, chunk).await
+        match session.wait_ready(handle).await? {
+            SlotState::Ready { worker, array, .. } => {
+                self.workers
+                    .for_array(worker, handle)?
+                    .get(array, chunk)
+                    .await
+            }
+            SlotState::Distributed(d) => self.fetch_distributed(handle, d, chunk).await,
+            SlotState::Pending | SlotState::Failed(_) => Err(Error::internal(
+                "fetch",
+                "a slot waited for is neither computed nor failed",
+            )),
+        }
     }
 
     /// Checks memory before an upload is buffered.
@@ -311,6 +324,9 @@ impl Coordinator {
     async fn try_execute_op(&self, session: &Session, call: pb::OpCall) -> Result<Vec<Meta>> {
         let op = call.op.as_str();
         let attrs = Attrs::from_wire(&call.attrs)?;
+        if self.needs_distributed(session, &call) {
+            return self.execute_distributed(session, &call, attrs).await;
+        }
         let mut inputs = Vec::with_capacity(call.inputs.len());
         let mut winputs = Vec::with_capacity(call.inputs.len());
         // Where each array input lives: (input position, worker, handle, bytes).
@@ -322,6 +338,12 @@ impl Coordinator {
                     Some(pb::operand::Kind::Handle(h)) => match st.handles.get(h) {
                         None => return Err(Error::handle_not_found(*h)),
                         Some(SlotState::Failed(e)) => return Err((**e).clone()),
+                        Some(SlotState::Distributed(_)) => {
+                            return Err(Error::internal(
+                                op,
+                                "a distributed operand reached the single-array path",
+                            ));
+                        }
                         Some(SlotState::Pending) => {
                             return Err(Error::invalid(
                                 op,
@@ -430,7 +452,12 @@ impl Coordinator {
         {
             let mut st = session.state.lock();
             for h in handles {
-                if let Some(SlotState::Ready { worker, array, .. }) = st.handles.remove(&h) {
+                for (worker, array) in st
+                    .handles
+                    .remove(&h)
+                    .map(|s| s.owned_arrays())
+                    .unwrap_or_default()
+                {
                     per_worker.entry(worker).or_default().push(array);
                 }
             }

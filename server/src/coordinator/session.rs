@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ndserve_proto::{Error, Meta, Result, pb};
+
+use super::distributed::Distributed;
 use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
@@ -22,6 +24,8 @@ pub enum SlotState {
         /// Its meta.
         meta: Meta,
     },
+    /// Computed, as a sharded or mirrored array over several workers.
+    Distributed(Arc<Distributed>),
     /// Its op, or one it depends on, failed with this error.
     Failed(Arc<Error>),
 }
@@ -161,8 +165,9 @@ impl Session {
         }
     }
 
-    /// Waits until `handle` is computed or failed.
-    pub async fn wait_ready(&self, handle: u64) -> Result<(usize, u64, Meta)> {
+    /// Waits until `handle` is computed (then its slot: `Ready` or `Distributed`) or
+    /// failed (then its error).
+    pub async fn wait_ready(&self, handle: u64) -> Result<SlotState> {
         loop {
             let notified = self.progress.notified();
             tokio::pin!(notified);
@@ -177,11 +182,9 @@ impl Session {
                 }
                 match st.handles.get(&handle) {
                     None => return Err(Error::handle_not_found(handle)),
-                    Some(SlotState::Ready {
-                        worker,
-                        array,
-                        meta,
-                    }) => return Ok((*worker, *array, meta.clone())),
+                    Some(s @ (SlotState::Ready { .. } | SlotState::Distributed(_))) => {
+                        return Ok(s.clone());
+                    }
                     Some(SlotState::Failed(e)) => return Err((**e).clone()),
                     Some(SlotState::Pending) => {}
                 }
@@ -195,7 +198,8 @@ impl Session {
         let st = self.state.lock();
         st.handles.values().fold((0, 0), |(n, b), s| match s {
             SlotState::Ready { meta, .. } => (n + 1, b + meta.nbytes()),
-            _ => (n, b),
+            SlotState::Distributed(d) => (n + 1, b + d.nbytes()),
+            SlotState::Pending | SlotState::Failed(_) => (n, b),
         })
     }
 }

@@ -5,6 +5,7 @@
 mod counting;
 mod coverage;
 mod data_shaped;
+mod distribute;
 mod fft;
 mod numpy_linalg;
 mod raw;
