@@ -19,15 +19,12 @@
 //! | `NDSERVE_DEMO_MATMUL_N` | `512` | the matmul's size (n x n times n x n) |
 //! | `NDSERVE_DEMO_VICTIM` | the last worker | `--loss-check`: the worker that will be killed |
 //!
-//! The workload: one part of a large array (`NDSERVE_DEMO_PART_LEN` f64 values made by a
-//! fixed formula) is uploaded to each worker with `Client::on_device`; elementwise ops and
-//! reductions run on each part where it lives; the partial sums are combined across
-//! workers; a matmul runs on the first worker with its right operand moved there from the
-//! second worker by `Array::copy_to`. Every result is fetched and compared with ndarray.
-//!
-//! Sharding proper (one logical array split over the workers by the server) is not
-//! implemented yet: the demo places one part per worker by hand, which is what sharding
-//! will automate.
+//! The workload: a large array (`NDSERVE_DEMO_PART_LEN` f64 values per worker, made by a
+//! fixed formula) is uploaded and sharded over the workers (`Array::shard`); an
+//! elementwise step runs part by part where the parts live, and `sum`/`max` combine
+//! per-part partials; a matmul multiplies a row-sharded A by a B mirrored on every worker.
+//! The results are fetched (the parts stream in order from their workers) and compared
+//! with ndarray; the timings and the result are printed.
 //!
 //! `--loss-check` is the second half of a failure drill: it places one small array on each
 //! worker, prints `loss-check: ready, kill worker NAME now` and waits until the coordinator
@@ -40,9 +37,8 @@
 
 use std::time::{Duration, Instant};
 
-use futures::future::try_join_all;
 use ndarray::{Array1, Array2};
-use ndserve_client::{Array, Client, ErrorCode};
+use ndserve_client::{Array, Client, ErrorCode, Layout};
 
 /// Reads a numeric environment variable, with a default.
 fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -169,118 +165,80 @@ async fn wait_for_workers(
 async fn workload(client: &Client, devices: &[(String, String)]) -> ndserve_client::Result<Report> {
     let mut report = Report::default();
     let workers = devices.len();
+    let names: Vec<&str> = devices.iter().map(|(d, _)| d.as_str()).collect();
     let part_len: usize = env_num("NDSERVE_DEMO_PART_LEN", 1usize << 22);
     let n: usize = env_num("NDSERVE_DEMO_MATMUL_N", 512usize);
     let total_len = part_len * workers;
     println!(
-        "workload: {workers} parts of {part_len} f64 ({:.1} MiB each), manual placement of \
-         one part per worker (sharding is not implemented yet)",
-        (part_len * 8) as f64 / (1 << 20) as f64
+        "workload: one array of {total_len} f64 ({:.1} MiB) sharded over {workers} workers",
+        (total_len * 8) as f64 / (1 << 20) as f64
     );
     let t_all = Instant::now();
 
-    // The input, made locally by a fixed formula: part i holds values i*len .. (i+1)*len.
+    // The input, made locally by a fixed formula.
     let t = Instant::now();
-    let parts: Vec<Array1<f64>> = (0..workers)
-        .map(|i| Array1::from_shape_fn(part_len, |j| input_value(i * part_len + j)))
-        .collect();
+    let local = Array1::from_shape_fn(total_len, input_value);
     report.time("generate input locally", t);
 
-    // Upload: one part per worker, all at once.
-    println!("upload");
+    // Upload it, then shard it: parts move worker to worker, not through the client.
+    println!("upload and shard");
     let t = Instant::now();
-    let remote: Vec<Array> = try_join_all(
-        parts
-            .iter()
-            .zip(devices)
-            .map(|(p, (dev, _))| async move { client.on_device(dev).upload(p).await }),
-    )
-    .await?;
-    for r in &remote {
-        r.sync().await?;
-    }
-    report.time(
-        &format!(
-            "upload {} MiB to {workers} workers",
-            total_len * 8 / (1 << 20)
-        ),
-        t,
+    let whole = client.upload(&local).await?;
+    whole.sync().await?;
+    report.time(&format!("upload {} MiB", total_len * 8 / (1 << 20)), t);
+    let t = Instant::now();
+    let x = whole.shard(0, &names)?;
+    let layout = x.layout().await?;
+    drop(whole);
+    report.time(&format!("shard over {workers} workers"), t);
+    let placed: Vec<&str> = layout.devices();
+    report.check(
+        &format!("one part per worker: {placed:?}"),
+        placed == names && matches!(layout, Layout::Sharded { axis: 0, .. }),
+        format!("layout {layout:?}"),
     );
-    for (r, (dev, _)) in remote.iter().zip(devices) {
-        let at = r.device().await?;
-        report.check(
-            &format!("part on {dev}"),
-            &at == dev,
-            format!("it is on {at}"),
-        );
-    }
 
-    // Compute: the elementwise step and reductions, each part on its own worker.
+    // Compute: the elementwise step part by part, reductions from per-part partials.
     println!("compute");
     let t = Instant::now();
-    let mut outputs = Vec::with_capacity(workers);
-    for x in &remote {
-        let y = remote_step(x)?;
-        let sum = y.sum(None, false)?;
-        let max = y.max(None, false)?;
-        outputs.push((y, sum, max));
-    }
-    for (_, sum, max) in &outputs {
-        sum.sync().await?;
-        max.sync().await?;
-    }
-    report.time("elementwise + sum + max on every worker", t);
-    for ((y, _, _), (dev, _)) in outputs.iter().zip(devices) {
-        let at = y.device().await?;
-        report.check(
-            &format!("part's result computed on {dev}"),
-            &at == dev,
-            format!("it is on {at}"),
-        );
-    }
+    let y = remote_step(&x)?;
+    let sum = y.sum(None, false)?;
+    let max = y.max(None, false)?;
+    sum.sync().await?;
+    max.sync().await?;
+    report.time("elementwise + sum + max, sharded", t);
+    let y_layout = y.layout().await?;
+    report.check(
+        "the elementwise result stays sharded on the same workers",
+        y_layout.devices() == names,
+        format!("layout {y_layout:?}"),
+    );
 
-    // Combine the partial sums: scalars on different workers, copied worker to worker.
-    let t = Instant::now();
-    let mut total = outputs[0].1.copy()?;
-    for (_, sum, _) in &outputs[1..] {
-        total = (&total + sum)?;
-    }
-    let total_value = total.item::<f64>().await?;
-    report.time("cross-worker sum of the partial sums", t);
-
-    // A matmul on the first worker, its right operand moved there from the second.
-    let (dev_a, dev_b) = (&devices[0].0, &devices[1 % workers].0);
+    // matmul: A sharded by rows, B mirrored on every worker; C comes out row-sharded.
     let a_local = Array2::from_shape_fn((n, n), |(i, j)| input_value(i * n + j) / n as f64);
     let b_local = Array2::from_shape_fn((n, n), |(i, j)| input_value(7 * (i * n + j) + 1));
     let t = Instant::now();
-    let a = client.on_device(dev_a).upload(&a_local).await?;
-    let b = client.on_device(dev_b).upload(&b_local).await?;
+    let a = client.upload(&a_local).await?.shard(0, &names)?;
+    let b = client.upload(&b_local).await?.replicate(&names)?;
     a.sync().await?;
     b.sync().await?;
-    report.time(&format!("upload matmul inputs ({n}x{n} each)"), t);
+    report.time(&format!("upload, shard A and mirror B ({n}x{n})"), t);
     let t = Instant::now();
-    let b_moved = b.copy_to(dev_a)?;
-    let c = a.matmul(&b_moved)?;
+    let c = a.matmul(&b)?;
     c.sync().await?;
-    report.time(&format!("copy_to {dev_a} + matmul {n}x{n}"), t);
-    let c_at = c.device().await?;
+    report.time(&format!("matmul {n}x{n}, row-sharded"), t);
+    let c_layout = c.layout().await?;
     report.check(
-        &format!("matmul ran on {dev_a} with B moved from {dev_b}"),
-        &c_at == dev_a && &b.device().await? == dev_b,
-        format!("it ran on {c_at}"),
+        "matmul ran per shard",
+        matches!(c_layout, Layout::Sharded { axis: 0, .. }) && c_layout.devices() == names,
+        format!("layout {c_layout:?}"),
     );
 
-    // Fetch everything.
+    // Fetch: the parts stream in order from their workers.
     println!("fetch");
     let t = Instant::now();
-    let fetched: Vec<Vec<f64>> =
-        try_join_all(outputs.iter().map(|(y, _, _)| y.to_vec::<f64>())).await?;
-    let mut sums = Vec::with_capacity(workers);
-    let mut maxes = Vec::with_capacity(workers);
-    for (_, sum, max) in &outputs {
-        sums.push(sum.item::<f64>().await?);
-        maxes.push(max.item::<f64>().await?);
-    }
+    let fetched = y.to_vec::<f64>().await?;
+    let (sum_value, max_value) = (sum.item::<f64>().await?, max.item::<f64>().await?);
     report.time(
         &format!("fetch {} MiB of results", total_len * 8 / (1 << 20)),
         t,
@@ -292,33 +250,26 @@ async fn workload(client: &Client, devices: &[(String, String)]) -> ndserve_clie
     // The same computation locally.
     println!("check against ndarray");
     let t = Instant::now();
-    let mut local_total = 0.0;
-    for (i, p) in parts.iter().enumerate() {
-        let y = p.mapv(local_step);
-        let (sum, max) = (y.sum(), y.iter().copied().fold(f64::NEG_INFINITY, f64::max));
-        local_total += sum;
-        let dev = &devices[i].0;
-        let bad = first_mismatch(&fetched[i], y.as_slice().expect("contiguous"), 1e-12, 1e-12);
-        report.check(
-            &format!("part {i} ({part_len} values) from {dev} matches"),
-            bad.is_none(),
-            format!("{bad:?} (index, got, want)"),
-        );
-        report.check(
-            &format!("part {i} sum {:.6} matches", sums[i]),
-            close(sums[i], sum, 1e-9, 1e-9),
-            format!("got {}, want {sum}", sums[i]),
-        );
-        report.check(
-            &format!("part {i} max {:.6} matches", maxes[i]),
-            maxes[i] == max,
-            format!("got {}, want {max}", maxes[i]),
-        );
-    }
+    let want = local.mapv(local_step);
+    let (want_sum, want_max) = (
+        want.sum(),
+        want.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let bad = first_mismatch(&fetched, want.as_slice().expect("contiguous"), 1e-12, 1e-12);
     report.check(
-        &format!("total sum {total_value:.6} matches"),
-        close(total_value, local_total, 1e-9, 1e-9),
-        format!("got {total_value}, want {local_total}"),
+        &format!("{total_len} values match"),
+        bad.is_none(),
+        format!("{bad:?} (index, got, want)"),
+    );
+    report.check(
+        &format!("sum {sum_value:.6} matches"),
+        close(sum_value, want_sum, 1e-9, 1e-9),
+        format!("got {sum_value}, want {want_sum}"),
+    );
+    report.check(
+        &format!("max {max_value:.6} matches"),
+        max_value == want_max,
+        format!("got {max_value}, want {want_max}"),
     );
     let c_local = a_local.dot(&b_local);
     let c_got: Vec<f64> = c_fetched.iter().copied().collect();
@@ -334,7 +285,7 @@ async fn workload(client: &Client, devices: &[(String, String)]) -> ndserve_clie
 
     println!(
         "result: sum over {total_len} values of sqrt(x*x+1)/2 - tanh(x) + exp(-|x|) = \
-         {total_value:.9}; per-worker maxima {maxes:?}; matmul trace {:.9}",
+         {sum_value:.9}; max {max_value:.9}; matmul trace {:.9}",
         c_local.diag().sum()
     );
     Ok(report)

@@ -7,6 +7,7 @@
 //! smoke test runs it with [`Sizes::tiny`]. `BENCHMARKS.md` at the repository root has the
 //! command, the figures of one run and the targets.
 
+pub mod cluster;
 mod kernels;
 mod latency;
 mod memory;

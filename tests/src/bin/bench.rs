@@ -39,6 +39,13 @@ struct Args {
     /// Skip the NumPy reference run.
     #[arg(long)]
     no_numpy: bool,
+    /// Run the several-worker benchmarks instead: remote fetch and sharded speed-up, with
+    /// coordinator and worker processes started from the `ndserve` binary.
+    #[arg(long)]
+    cluster: bool,
+    /// The `ndserve` binary for `--cluster` (default: beside this one).
+    #[arg(long)]
+    ndserve: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -49,7 +56,12 @@ async fn main() -> ExitCode {
     } else {
         Sizes::full()
     };
-    match run(&args, &sizes).await {
+    let result = if args.cluster {
+        run_cluster(&args).await
+    } else {
+        run(&args, &sizes).await
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench: {e}");
@@ -78,6 +90,34 @@ async fn run(args: &Args, sizes: &Sizes) -> bench::Result<()> {
         print!("\n{table}");
     }
     client.close().await?;
+    result
+}
+
+/// The several-worker benchmarks ([`bench::cluster`]).
+async fn run_cluster(args: &Args) -> bench::Result<()> {
+    let bin = args
+        .ndserve
+        .clone()
+        .or_else(bench::cluster::ndserve_binary)
+        .ok_or("--cluster needs the ndserve binary: cargo build --release --bin ndserve, or --ndserve PATH")?;
+    let sizes = if args.quick {
+        bench::cluster::ClusterSizes::quick()
+    } else {
+        bench::cluster::ClusterSizes::full()
+    };
+    eprintln!("bench: cluster benchmarks with {}", bin.display());
+    let mut rec = Recorder::new(Vec::new(), |row| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", row.to_json());
+        let _ = out.flush();
+    });
+    let result = bench::cluster::run(&bin, &sizes, &mut rec).await;
+    let table = report::table(&rec.into_rows());
+    if args.json {
+        eprint!("\n{table}");
+    } else {
+        print!("\n{table}");
+    }
     result
 }
 
