@@ -95,28 +95,64 @@ pub trait Worker: Send + Sync + 'static {
             .await
             .map_err(Error::from_call)?
             .into_inner();
+        let limit = memory_limit(self.devices());
         let (meta, data) =
-            collect_chunks(&mut stream, |c| (c.meta.clone(), c.data.clone())).await?;
+            collect_chunks(&mut stream, limit, |c| (c.meta.clone(), c.data.clone())).await?;
         self.put(id, meta, data).await
     }
 }
 
-/// Reads a stream of chunks whose first carries the array's meta into one buffer.
+/// The largest memory limit of a worker's devices: no array it can hold is larger.
+pub fn memory_limit(devices: Vec<DeviceStatus>) -> u64 {
+    devices.iter().map(|d| d.memory_limit).max().unwrap_or(0)
+}
+
+/// Reads a stream of chunks whose first carries the array's meta into one buffer. The
+/// sender is not trusted: a declared size above `limit` is RESOURCE_EXHAUSTED before
+/// anything is allocated, and data beyond the declared size, or before any meta, is
+/// refused as it arrives.
 pub async fn collect_chunks<C, S>(
     stream: &mut S,
+    limit: u64,
     mut parts: impl FnMut(&C) -> (Option<pb::ArrayMeta>, Bytes),
 ) -> Result<(Meta, Bytes)>
 where
     S: futures::Stream<Item = std::result::Result<C, tonic::Status>> + Unpin,
 {
-    let mut meta = None;
+    let mut meta: Option<Meta> = None;
     let mut buf = BytesMut::new();
     while let Some(c) = stream.next().await {
         let (m, data) = parts(&c.map_err(Error::from_call)?);
         if let Some(m) = m {
+            if meta.is_some() {
+                return Err(Error::invalid("put", "meta", "the meta came twice"));
+            }
             let m = Meta::from_wire(&m)?;
+            if m.nbytes() > limit {
+                return Err(Error::exhausted(
+                    "put",
+                    format!(
+                        "an array of {} bytes exceeds the worker's memory limit of {limit} bytes",
+                        m.nbytes()
+                    ),
+                ));
+            }
             buf.reserve(m.nbytes() as usize);
             meta = Some(m);
+        }
+        let Some(m) = &meta else {
+            return Err(Error::invalid(
+                "put",
+                "meta",
+                "data came before the array's meta",
+            ));
+        };
+        if (buf.len() + data.len()) as u64 > m.nbytes() {
+            return Err(Error::invalid(
+                "put",
+                "data",
+                format!("more bytes than the {} of the declared array", m.nbytes()),
+            ));
         }
         buf.extend_from_slice(&data);
     }
@@ -134,4 +170,83 @@ where
         ));
     }
     Ok((meta, buf.freeze()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndserve_proto::DType;
+
+    fn chunk(
+        meta: Option<Meta>,
+        data: &[u8],
+    ) -> std::result::Result<pb::WorkerPutChunk, tonic::Status> {
+        Ok(pb::WorkerPutChunk {
+            array: 1,
+            meta: meta.map(|m| m.to_wire()),
+            device: String::new(),
+            data: Bytes::copy_from_slice(data),
+        })
+    }
+
+    async fn collect(
+        chunks: Vec<std::result::Result<pb::WorkerPutChunk, tonic::Status>>,
+        limit: u64,
+    ) -> Result<(Meta, Bytes)> {
+        let mut s = futures::stream::iter(chunks);
+        collect_chunks(&mut s, limit, |c: &pb::WorkerPutChunk| {
+            (c.meta.clone(), c.data.clone())
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn put_streams_are_not_trusted() {
+        let m = Meta::new(DType::UInt8, vec![4]);
+        let ok = collect(
+            vec![chunk(Some(m.clone()), &[1, 2]), chunk(None, &[3, 4])],
+            100,
+        )
+        .await;
+        assert_eq!(ok.unwrap().1.as_ref(), &[1, 2, 3, 4]);
+        // A declared size above the limit is refused before any allocation.
+        let huge = Meta::new(DType::Float64, vec![1 << 40]);
+        let e = collect(vec![chunk(Some(huge), &[])], 1 << 30)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ndserve_proto::ErrorCode::ResourceExhausted);
+        // More data than declared, data before the meta, a second meta, too little data.
+        let e = collect(
+            vec![chunk(Some(m.clone()), &[1, 2, 3]), chunk(None, &[4, 5])],
+            100,
+        )
+        .await;
+        assert_eq!(
+            e.unwrap_err().code(),
+            ndserve_proto::ErrorCode::InvalidArgument
+        );
+        let e = collect(
+            vec![chunk(None, &[1]), chunk(Some(m.clone()), &[2, 3, 4])],
+            100,
+        )
+        .await;
+        assert_eq!(
+            e.unwrap_err().code(),
+            ndserve_proto::ErrorCode::InvalidArgument
+        );
+        let e = collect(
+            vec![chunk(Some(m.clone()), &[1]), chunk(Some(m.clone()), &[2])],
+            100,
+        )
+        .await;
+        assert_eq!(
+            e.unwrap_err().code(),
+            ndserve_proto::ErrorCode::InvalidArgument
+        );
+        let e = collect(vec![chunk(Some(m), &[1])], 100).await;
+        assert_eq!(
+            e.unwrap_err().code(),
+            ndserve_proto::ErrorCode::InvalidArgument
+        );
+    }
 }

@@ -69,7 +69,8 @@ impl WorkerService for WorkerServer {
     ) -> Result<Response<pb::WorkerPutResult>, Status> {
         let mut stream = req.into_inner();
         let mut id = None;
-        let (meta, data) = collect_chunks(&mut stream, |c: &pb::WorkerPutChunk| {
+        let limit = super::memory_limit(self.worker.devices());
+        let (meta, data) = collect_chunks(&mut stream, limit, |c: &pb::WorkerPutChunk| {
             id.get_or_insert(c.array);
             (c.meta.clone(), c.data.clone())
         })
