@@ -196,56 +196,57 @@ impl Array {
     }
 
     /// Streams the array's data; calls `sink` with the meta first, then with each chunk.
+    ///
+    /// When the server redirects the fetch to the worker that holds the array, the data
+    /// comes from that worker; if it cannot be reached (or refuses before sending data),
+    /// the fetch is asked again through the coordinator.
     async fn fetch_with(
         &self,
         mut sink: impl FnMut(Option<&Meta>, Bytes) -> Result<()>,
     ) -> Result<()> {
-        let client = &self.inner.client;
-        let req = pb::FetchRequest {
+        let client = self.inner.client.clone();
+        let local = self.meta().clone();
+        let handle = self.handle();
+        let mut req = pb::FetchRequest {
             session_id: client.session_id().to_string(),
-            handle: self.handle(),
+            handle,
             after_seq: client.sent_seq(),
             chunk_bytes: client.options().chunk_bytes as u64,
+            direct: client.direct_fetch(),
         };
-        let mut grpc = client.grpc();
-        let local = self.meta();
-        let handle = self.handle();
+        let c = client.clone();
         client
             .guard(async move {
-                let mut stream = grpc.fetch(req).await.map_err(status_error)?.into_inner();
-                let mut first = true;
-                while let Some(chunk) = stream.message().await.map_err(status_error)? {
-                    if first {
-                        let meta = chunk
-                            .meta
-                            .as_ref()
-                            .ok_or_else(|| {
-                                Error::internal("fetch", "the first chunk carries no meta")
-                            })
-                            .and_then(Meta::from_wire)?;
-                        if &meta != local {
-                            return Err(Error::internal(
-                                "fetch",
-                                format!(
-                                    "the server has {} {} for handle {}, the client expected {} {}",
-                                    meta.dtype,
-                                    ndserve_proto::shape::fmt_shape(&meta.shape),
-                                    handle,
-                                    local.dtype,
-                                    ndserve_proto::shape::fmt_shape(&local.shape)
-                                ),
-                            ));
+                loop {
+                    let mut stream = c
+                        .grpc()
+                        .fetch(req.clone())
+                        .await
+                        .map_err(status_error)?
+                        .into_inner();
+                    let Some(head) = stream.message().await.map_err(status_error)? else {
+                        return Err(Error::internal("fetch", "the server sent no data"));
+                    };
+                    let meta = checked_meta(head.meta.as_ref(), &local, handle)?;
+                    if let Some(r) = &head.redirect {
+                        let Some((first, mut chunks)) =
+                            open_direct(&c, r, req.chunk_bytes, &meta).await
+                        else {
+                            req.direct = false;
+                            continue;
+                        };
+                        sink(Some(&meta), first)?;
+                        while let Some(chunk) = chunks.message().await.map_err(status_error)? {
+                            sink(None, chunk.data)?;
                         }
-                        sink(Some(&meta), chunk.data)?;
-                        first = false;
-                    } else {
+                        return Ok(());
+                    }
+                    sink(Some(&meta), head.data)?;
+                    while let Some(chunk) = stream.message().await.map_err(status_error)? {
                         sink(None, chunk.data)?;
                     }
+                    return Ok(());
                 }
-                if first {
-                    return Err(Error::internal("fetch", "the server sent no data"));
-                }
-                Ok(())
             })
             .await
     }
@@ -417,4 +418,58 @@ fn too_few(total: usize, got: usize) -> Error {
         "fetch",
         format!("the server sent {got} bytes, {total} expected"),
     )
+}
+
+/// The meta of a fetch's first chunk, checked against the one the client inferred.
+fn checked_meta(wire: Option<&pb::ArrayMeta>, local: &Meta, handle: u64) -> Result<Meta> {
+    let meta = wire
+        .ok_or_else(|| Error::internal("fetch", "the first chunk carries no meta"))
+        .and_then(Meta::from_wire)?;
+    if &meta != local {
+        return Err(Error::internal(
+            "fetch",
+            format!(
+                "the server has {} {} for handle {}, the client expected {} {}",
+                meta.dtype,
+                ndserve_proto::shape::fmt_shape(&meta.shape),
+                handle,
+                local.dtype,
+                ndserve_proto::shape::fmt_shape(&local.shape)
+            ),
+        ));
+    }
+    Ok(meta)
+}
+
+/// Starts a direct fetch from the worker a redirect names: its first chunk's data and the
+/// rest of the stream, or `None` when the worker cannot be reached or refuses before any
+/// data (the caller then fetches through the coordinator).
+async fn open_direct(
+    client: &Client,
+    r: &pb::DirectFetch,
+    chunk_bytes: u64,
+    meta: &Meta,
+) -> Option<(Bytes, tonic::Streaming<pb::WorkerGetChunk>)> {
+    let mut worker = client.worker_client(&r.endpoint).await?;
+    let req = pb::WorkerFetchRequest {
+        array: r.array,
+        ticket: r.ticket.clone(),
+        chunk_bytes,
+    };
+    let mut stream = match worker.fetch(req).await {
+        Ok(s) => s.into_inner(),
+        Err(status) => {
+            if status.code() == tonic::Code::Unavailable {
+                client.worker_failed(&r.endpoint).await;
+            }
+            return None;
+        }
+    };
+    let first = stream.message().await.ok()??;
+    let same = first
+        .meta
+        .as_ref()
+        .and_then(|m| Meta::from_wire(m).ok())
+        .is_some_and(|m| &m == meta);
+    same.then_some((first.data, stream))
 }

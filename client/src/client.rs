@@ -14,6 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ndarray::{ArrayBase, Data, Dimension};
 use ndserve_proto::pb::array_service_client::ArrayServiceClient;
+use ndserve_proto::pb::worker_service_client::WorkerServiceClient;
 use ndserve_proto::{Attrs, Error, Meta, Result, pb};
 use tokio::sync::{mpsc, oneshot, watch};
 use tonic::transport::{Channel, Endpoint};
@@ -47,6 +48,10 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// The version this client reports when it opens a session.
     pub client_version: String,
+    /// Fetch large arrays from the worker that holds them when the server offers it
+    /// (default `true`): the data then skips the coordinator. A worker this client cannot
+    /// reach is remembered, and its arrays come through the coordinator.
+    pub direct_fetch: bool,
 }
 
 impl Default for ClientOptions {
@@ -57,6 +62,7 @@ impl Default for ClientOptions {
             max_batch: 4096,
             connect_timeout: Duration::from_secs(10),
             client_version: format!("ndserve-client-rust/{}", env!("CARGO_PKG_VERSION")),
+            direct_fetch: true,
         }
     }
 }
@@ -71,6 +77,12 @@ impl ClientOptions {
     /// Sets [`ClientOptions::chunk_bytes`].
     pub fn with_chunk_bytes(mut self, chunk_bytes: usize) -> Self {
         self.chunk_bytes = chunk_bytes;
+        self
+    }
+
+    /// Sets [`ClientOptions::direct_fetch`].
+    pub fn with_direct_fetch(mut self, direct_fetch: bool) -> Self {
+        self.direct_fetch = direct_fetch;
         self
     }
 
@@ -206,6 +218,8 @@ pub(crate) struct ClientInner {
     /// The session's random state: `random.*` ops carry (seed, counter) so the server
     /// needs no generator state and a seed replays the same values.
     pub(crate) random: crate::random::RandomState,
+    /// Channels to workers for direct fetches, by endpoint; `None` when unreachable.
+    workers: tokio::sync::Mutex<std::collections::HashMap<String, Option<Channel>>>,
 }
 
 fn closed_error() -> Error {
@@ -217,6 +231,23 @@ fn closed_error() -> Error {
 /// A `tonic::Status` as an [`Error`] ([`Error::from_call`]).
 pub(crate) fn status_error(s: tonic::Status) -> Error {
     Error::from_call(s)
+}
+
+/// An HTTP/2 channel to `url`, tuned for bulk transfers.
+async fn channel_to(url: &str, connect_timeout: Duration) -> Result<Channel> {
+    let endpoint = Endpoint::from_shared(url.to_string())
+        .map_err(|e| Error::invalid("connect", "url", format!("invalid url '{url}': {e}")))?
+        .connect_timeout(connect_timeout)
+        .tcp_nodelay(true)
+        .initial_stream_window_size(16 << 20)
+        .initial_connection_window_size(32 << 20)
+        .max_frame_size(1 << 20)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    endpoint
+        .connect()
+        .await
+        .map_err(|e| transport_error(url, e))
 }
 
 fn transport_error(url: &str, e: tonic::transport::Error) -> Error {
@@ -251,19 +282,7 @@ impl Client {
         if !url.contains("://") {
             url = format!("http://{url}");
         }
-        let endpoint = Endpoint::from_shared(url.clone())
-            .map_err(|e| Error::invalid("connect", "url", format!("invalid url '{url}': {e}")))?
-            .connect_timeout(options.connect_timeout)
-            .tcp_nodelay(true)
-            .initial_stream_window_size(16 << 20)
-            .initial_connection_window_size(32 << 20)
-            .max_frame_size(1 << 20)
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_while_idle(true);
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|e| transport_error(&url, e))?;
+        let channel = channel_to(&url, options.connect_timeout).await?;
         let grpc = ArrayServiceClient::new(channel)
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(usize::MAX);
@@ -357,6 +376,7 @@ impl Client {
                 keepalive_stop: Mutex::new(Some(stop_tx)),
                 shared,
                 random: crate::random::RandomState::new(),
+                workers: Default::default(),
             }),
         })
     }
@@ -398,6 +418,47 @@ impl Client {
 
     pub(crate) fn grpc(&self) -> Grpc {
         self.inner.grpc.clone()
+    }
+
+    /// Whether fetches may be redirected to workers.
+    pub(crate) fn direct_fetch(&self) -> bool {
+        self.inner.options.direct_fetch
+    }
+
+    /// A client of the worker at `endpoint` for direct fetches (one channel per worker,
+    /// kept); `None` when it cannot be reached from here (remembered).
+    pub(crate) async fn worker_client(
+        &self,
+        endpoint: &str,
+    ) -> Option<WorkerServiceClient<Channel>> {
+        let mut workers = self.inner.workers.lock().await;
+        let channel = match workers.get(endpoint) {
+            Some(c) => c.clone(),
+            None => {
+                let timeout = self
+                    .inner
+                    .options
+                    .connect_timeout
+                    .min(Duration::from_secs(3));
+                let c = channel_to(endpoint, timeout).await.ok();
+                workers.insert(endpoint.to_string(), c.clone());
+                c
+            }
+        };
+        channel.map(|c| {
+            WorkerServiceClient::new(c)
+                .max_decoding_message_size(usize::MAX)
+                .max_encoding_message_size(usize::MAX)
+        })
+    }
+
+    /// Marks a worker unreachable after a direct fetch from it failed to start.
+    pub(crate) async fn worker_failed(&self, endpoint: &str) {
+        self.inner
+            .workers
+            .lock()
+            .await
+            .insert(endpoint.to_string(), None);
     }
 
     /// The same session with a device scope, as `with tf.device(device):`: ops called and
@@ -1000,6 +1061,7 @@ impl Client {
                 keepalive_stop: Mutex::new(None),
                 shared: Arc::new(Shared::new()),
                 random: crate::random::RandomState::new(),
+                workers: Default::default(),
             }),
         };
         (client, rx)

@@ -10,7 +10,7 @@ use ndserve_proto::pb::array_service_server::ArrayService;
 use ndserve_proto::{Error, Meta, pb};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::coordinator::{Coordinator, LayoutKind, Session, SlotState, check_parts};
+use crate::coordinator::{Coordinator, Fetched, LayoutKind, Session, SlotState, check_parts};
 
 /// The service.
 #[derive(Clone)]
@@ -194,16 +194,43 @@ impl ArrayService for Service {
     ) -> Result<Response<Self::FetchStream>, Status> {
         let r = req.into_inner();
         let session = self.session(&r.session_id)?;
-        let (meta, chunks) = self
+        let fetched = self
             .coord
-            .fetch(&session, r.handle, r.after_seq, chunk_size(r.chunk_bytes))
+            .fetch(
+                &session,
+                r.handle,
+                r.after_seq,
+                chunk_size(r.chunk_bytes),
+                r.direct,
+            )
             .await?;
+        let (meta, chunks) = match fetched {
+            Fetched::Stream(meta, chunks) => (meta, chunks),
+            Fetched::Direct {
+                meta,
+                endpoint,
+                array,
+                ticket,
+            } => {
+                let only = pb::FetchChunk {
+                    meta: Some(meta.to_wire()),
+                    data: Bytes::new(),
+                    redirect: Some(pb::DirectFetch {
+                        endpoint,
+                        array,
+                        ticket,
+                    }),
+                };
+                return Ok(Response::new(Box::pin(futures::stream::iter([Ok(only)]))));
+            }
+        };
         let mut first = Some(meta.to_wire());
         let empty = meta.numel() == 0;
         let head = if empty {
             futures::stream::iter(vec![Ok(pb::FetchChunk {
                 meta: first.take(),
                 data: Bytes::new(),
+                redirect: None,
             })])
             .boxed()
         } else {
@@ -213,6 +240,7 @@ impl ArrayService for Service {
             Ok(data) => Ok(pb::FetchChunk {
                 meta: first.take(),
                 data,
+                redirect: None,
             }),
             Err(e) => Err(Status::from(e)),
         });

@@ -253,7 +253,7 @@ async fn sharded_and_mirrored_arrays_across_worker_processes() -> ndserve_client
     // Mirrored: the same op sequence on every replica, then a cross-replica sum.
     let mirrored = c.arange_n(5)?.replicate(&[])?;
     let per = c
-        .run_per_replica(std::slice::from_ref(&mirrored), |a| (&a[0] * &a[0]))
+        .run_per_replica(std::slice::from_ref(&mirrored), |a| &a[0] * &a[0])
         .await?;
     let total = per.reduce_replicas(ReplicaReduce::Sum)?;
     assert_eq!(total.to_vec::<i64>().await?, vec![0, 3, 12, 27, 48]);
@@ -300,5 +300,107 @@ async fn a_sharded_op_fails_cleanly_when_a_shard_worker_dies() -> ndserve_client
     };
     assert_eq!(parts.len(), 2);
     assert_eq!(again.sum(None, false)?.item::<i64>().await?, 45);
+    Ok(())
+}
+
+#[tokio::test]
+async fn large_fetches_come_from_the_worker_with_a_one_use_ticket() -> ndserve_client::Result<()> {
+    use ndserve_client::{ClientOptions, pb};
+    let cluster = Cluster::start(1).await;
+    let c = Client::connect(&cluster.url).await?;
+    let big = Array1::from_shape_fn(1 << 19, |i| i as f32 * 0.5);
+    let a = c.upload(&big).await?;
+    let small = c.upload(&array![1u8, 2, 3]).await?;
+    // Through the SDK: redirected (the default) and through the coordinator, the same data.
+    assert_eq!(a.to_vec::<f32>().await?, big.to_vec());
+    let proxied = Client::connect_with(
+        &cluster.url,
+        ClientOptions::default().with_direct_fetch(false),
+    )
+    .await?;
+    let b = proxied.upload(&big).await?;
+    assert_eq!(b.to_vec::<f32>().await?, big.to_vec());
+    assert_eq!(small.to_vec::<u8>().await?, vec![1, 2, 3]);
+
+    // On the wire: the coordinator answers a direct fetch with a redirect and no data.
+    let mut grpc = pb::array_service_client::ArrayServiceClient::connect(cluster.url.clone())
+        .await
+        .expect("connect");
+    let fetch = |handle: u64, direct: bool| pb::FetchRequest {
+        session_id: c.session_id().to_string(),
+        handle,
+        after_seq: c.sent_seq(),
+        chunk_bytes: 0,
+        direct,
+    };
+    let mut s = grpc
+        .fetch(fetch(a.handle(), true))
+        .await
+        .expect("fetch")
+        .into_inner();
+    let head = s.message().await.expect("chunk").expect("one chunk");
+    let r = head
+        .redirect
+        .expect("a redirect for 2 MiB on a worker process");
+    assert!(head.data.is_empty() && head.meta.is_some());
+    assert!(s.message().await.expect("end").is_none());
+    // Small arrays, or a client that does not ask, get the data itself.
+    for (h, direct) in [(small.handle(), true), (a.handle(), false)] {
+        let mut s = grpc
+            .fetch(fetch(h, direct))
+            .await
+            .expect("fetch")
+            .into_inner();
+        let head = s.message().await.expect("chunk").expect("one chunk");
+        assert!(head.redirect.is_none());
+    }
+    // The ticket admits one fetch of that array only.
+    let mut worker = pb::worker_service_client::WorkerServiceClient::connect(r.endpoint.clone())
+        .await
+        .expect("worker reachable")
+        .max_decoding_message_size(usize::MAX);
+    let req = |array: u64| pb::WorkerFetchRequest {
+        array,
+        ticket: r.ticket.clone(),
+        chunk_bytes: 0,
+    };
+    let wrong = worker.fetch(req(r.array + 1)).await.unwrap_err();
+    assert_eq!(wrong.code(), tonic::Code::NotFound);
+    // The wrong-array attempt used the ticket up: ask for a fresh one.
+    let mut s = grpc
+        .fetch(fetch(a.handle(), true))
+        .await
+        .expect("fetch")
+        .into_inner();
+    let r = s
+        .message()
+        .await
+        .expect("chunk")
+        .expect("chunk")
+        .redirect
+        .expect("redirect");
+    let mut body = worker
+        .fetch(pb::WorkerFetchRequest {
+            array: r.array,
+            ticket: r.ticket.clone(),
+            chunk_bytes: 0,
+        })
+        .await
+        .expect("admitted")
+        .into_inner();
+    let mut bytes = 0;
+    while let Some(chunk) = body.message().await.expect("chunk") {
+        bytes += chunk.data.len();
+    }
+    assert_eq!(bytes, 4 << 19);
+    let again = worker
+        .fetch(pb::WorkerFetchRequest {
+            array: r.array,
+            ticket: r.ticket,
+            chunk_bytes: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), tonic::Code::NotFound);
     Ok(())
 }

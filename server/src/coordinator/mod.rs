@@ -30,6 +30,30 @@ use crate::worker::{Worker, WorkerCall, WorkerInput};
 /// How long a call waits for the Execute stream to deliver the commands it depends on.
 const SEQ_WAIT: Duration = Duration::from_secs(60);
 
+/// Arrays smaller than this are always streamed through the coordinator: a direct fetch
+/// costs a Grant round trip and a connection to the worker.
+pub const DIRECT_FETCH_MIN: u64 = 1 << 20;
+
+/// How long a direct-fetch ticket stays valid.
+const DIRECT_FETCH_TTL: Duration = Duration::from_secs(30);
+
+/// What a fetch gives.
+pub enum Fetched {
+    /// The data, streamed through the coordinator.
+    Stream(Meta, BoxStream<'static, Result<Bytes>>),
+    /// A ticket to fetch the data from the worker that holds it.
+    Direct {
+        /// The array's meta.
+        meta: Meta,
+        /// The worker's `WorkerService` endpoint.
+        endpoint: String,
+        /// The array's id there.
+        array: u64,
+        /// The one-use ticket.
+        ticket: Bytes,
+    },
+}
+
 /// The coordinator.
 pub struct Coordinator {
     config: ServerConfig,
@@ -201,23 +225,45 @@ impl Coordinator {
         Ok(())
     }
 
-    /// Streams a handle's data.
+    /// A handle's data: streamed through the coordinator (never buffered), or, when the
+    /// client allows it (`direct`) and a worker process holds an array of at least
+    /// [`DIRECT_FETCH_MIN`] bytes, a ticket to fetch it from that worker directly.
     pub async fn fetch(
         &self,
         session: &Session,
         handle: u64,
         after_seq: u64,
         chunk: usize,
-    ) -> Result<(Meta, BoxStream<'static, Result<Bytes>>)> {
+        direct: bool,
+    ) -> Result<Fetched> {
         session.wait_received(after_seq, SEQ_WAIT).await?;
         match session.wait_ready(handle).await? {
-            SlotState::Ready { worker, array, .. } => {
-                self.workers
-                    .for_array(worker, handle)?
-                    .get(array, chunk)
-                    .await
+            SlotState::Ready {
+                worker,
+                array,
+                meta,
+            } => {
+                let w = self.workers.for_array(worker, handle)?;
+                if direct
+                    && meta.nbytes() >= DIRECT_FETCH_MIN
+                    && let Some(endpoint) = w.endpoint()
+                {
+                    let ticket = Bytes::copy_from_slice(&rand::random::<[u8; 16]>());
+                    w.grant(array, ticket.clone(), DIRECT_FETCH_TTL).await?;
+                    return Ok(Fetched::Direct {
+                        meta,
+                        endpoint: endpoint.to_string(),
+                        array,
+                        ticket,
+                    });
+                }
+                let (meta, chunks) = w.get(array, chunk).await?;
+                Ok(Fetched::Stream(meta, chunks))
             }
-            SlotState::Distributed(d) => self.fetch_distributed(handle, d, chunk).await,
+            SlotState::Distributed(d) => {
+                let (meta, chunks) = self.fetch_distributed(handle, d, chunk).await?;
+                Ok(Fetched::Stream(meta, chunks))
+            }
             SlotState::Pending | SlotState::Failed(_) => Err(Error::internal(
                 "fetch",
                 "a slot waited for is neither computed nor failed",

@@ -83,6 +83,15 @@ pub trait Worker: Send + Sync + 'static {
     fn endpoint(&self) -> Option<&str> {
         None
     }
+    /// Admits one direct fetch of `array` by whoever presents `ticket` within `ttl`, at
+    /// [`Worker::endpoint`]'s `WorkerService.Fetch`. Only workers with an endpoint can.
+    async fn grant(&self, array: u64, ticket: Bytes, ttl: std::time::Duration) -> Result<()> {
+        let _ = (array, ticket, ttl);
+        Err(Error::internal(
+            "fetch",
+            format!("worker {} has no endpoint for direct fetches", self.name()),
+        ))
+    }
     /// Copies array `source_id` of the worker at `source` (its endpoint) in as `id`,
     /// streamed from that worker directly.
     async fn pull(&self, id: u64, source: &str, source_id: u64) -> Result<()> {

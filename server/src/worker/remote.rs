@@ -238,6 +238,19 @@ impl Worker for RemoteWorker {
         }
     }
 
+    async fn grant(&self, array: u64, ticket: Bytes, ttl: std::time::Duration) -> Result<()> {
+        self.client
+            .clone()
+            .grant(pb::WorkerGrantRequest {
+                array,
+                ticket,
+                ttl_ms: ttl.as_millis() as u64,
+            })
+            .await
+            .map_err(|s| self.unavailable("fetch", Error::from_call(s)))?;
+        Ok(())
+    }
+
     async fn pull(&self, id: u64, source: &str, source_id: u64) -> Result<()> {
         self.client
             .clone()

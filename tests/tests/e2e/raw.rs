@@ -91,6 +91,7 @@ async fn fetch_err(c: &mut ArrayServiceClient<Channel>, session: &str, h: u64) -
             handle: h,
             after_seq: 0,
             chunk_bytes: 0,
+            direct: false,
         })
         .await
     {
