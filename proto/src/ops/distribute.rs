@@ -120,7 +120,7 @@ pub fn shard_axis(op: &str, c: &crate::Attrs, meta: &Meta) -> Result<usize> {
 }
 
 /// The reduction of `reduce_replicas`: "sum" (default) or "mean".
-pub fn replica_reduction<'a>(c: &'a crate::Attrs) -> Result<&'a str> {
+pub fn replica_reduction(c: &crate::Attrs) -> Result<&'static str> {
     let op = "reduce_replicas";
     match c.str(op, "op")? {
         None | Some("sum") => Ok("sum"),

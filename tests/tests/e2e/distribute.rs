@@ -470,7 +470,7 @@ async fn mirrored_arrays_run_per_replica_and_reduce_across_replicas() -> ndserve
     assert_eq!(mean.to_vec::<f64>().await?, vec![10.0, 11.0, 12.0, 13.0]);
     // run_per_replica refuses arrays that are not mirrored.
     let e = c
-        .run_per_replica(&[w.clone()], |a| Ok(a.len()))
+        .run_per_replica(std::slice::from_ref(&w), |a| Ok(a.len()))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument);
