@@ -201,19 +201,7 @@ impl Coordinator {
         let op = call.op.as_str();
         let operands = resolve(session, call)?;
         let inputs: Vec<Input> = operands.iter().map(Operand::input).collect();
-        let metas = std::panic::catch_unwind(|| ndserve_proto::ops::infer(op, &inputs, &attrs))
-            .unwrap_or_else(|_| Err(Error::internal(op, "type/shape inference panicked")))?;
-        if metas.len() != call.outputs.len() {
-            return Err(Error::invalid(
-                op,
-                "outputs",
-                format!(
-                    "{op} has {} outputs but the call names {} handles",
-                    metas.len(),
-                    call.outputs.len()
-                ),
-            ));
-        }
+        let metas = super::infer_outputs(op, &inputs, &attrs, call.outputs.len())?;
         let temps = Temps::default();
         let result = self
             .dispatch_distributed(op, &operands, &attrs, &metas, &temps)
@@ -265,43 +253,22 @@ impl Coordinator {
             }
             "replicate" => {
                 let workers = self.target_workers(op, attrs)?;
-                let (w, array) = self.single_on(&operands[0], workers[0], temps).await?;
-                let parts = all(workers.iter().map(|&to| async move {
-                    let id = self.copy_owned(&operands[0], w, array, to, temps).await?;
-                    Ok(Part {
-                        worker: to,
-                        array: id,
-                        meta: metas[0].clone(),
-                    })
-                }))
+                let o = &operands[0];
+                let (w, array) = self.single_on(o, workers[0], temps).await?;
+                let parts = all(workers
+                    .iter()
+                    .map(|&to| self.new_replica(o, w, array, to, &metas[0], temps)))
                 .await?;
-                Ok(vec![SlotState::Distributed(Arc::new(Distributed {
-                    kind: LayoutKind::Mirrored,
-                    meta: metas[0].clone(),
-                    parts,
-                }))])
+                Ok(mirrored(&metas[0], parts))
             }
             "from_replicas" => {
                 let parts = all(operands.iter().map(|o| async move {
-                    let home = match o {
-                        Operand::Single { worker, .. } => *worker,
-                        Operand::Dist { d, .. } => d.parts[0].worker,
-                        Operand::Scalar(_) => unreachable!("infer rejects scalars"),
-                    };
+                    let home = home_worker(o);
                     let (w, array) = self.single_on(o, home, temps).await?;
-                    let id = self.copy_owned(o, w, array, home, temps).await?;
-                    Ok(Part {
-                        worker: home,
-                        array: id,
-                        meta: metas[0].clone(),
-                    })
+                    self.new_replica(o, w, array, home, &metas[0], temps).await
                 }))
                 .await?;
-                Ok(vec![SlotState::Distributed(Arc::new(Distributed {
-                    kind: LayoutKind::Mirrored,
-                    meta: metas[0].clone(),
-                    parts,
-                }))])
+                Ok(mirrored(&metas[0], parts))
             }
             "gather" => {
                 let to = match attrs.str(op, "device")? {
@@ -522,6 +489,23 @@ impl Coordinator {
             )
             .await?;
         Ok(out[0].0)
+    }
+
+    /// A replica on `to` of operand `o`, copied from worker `from`'s `array`.
+    async fn new_replica(
+        &self,
+        o: &Operand,
+        from: usize,
+        array: u64,
+        to: usize,
+        meta: &Meta,
+        temps: &Temps,
+    ) -> Result<Part> {
+        Ok(Part {
+            worker: to,
+            array: self.copy_owned(o, from, array, to, temps).await?,
+            meta: meta.clone(),
+        })
     }
 
     /// `np.sum`/`np.mean` over a stack of the replicas, on the first replica's worker.
@@ -1154,6 +1138,15 @@ fn assemble_outputs(
         })));
     }
     Ok(slots)
+}
+
+/// One mirrored result.
+fn mirrored(meta: &Meta, parts: Vec<Part>) -> Vec<SlotState> {
+    vec![SlotState::Distributed(Arc::new(Distributed {
+        kind: LayoutKind::Mirrored,
+        meta: meta.clone(),
+        parts,
+    }))]
 }
 
 fn single(worker: usize, array: u64, meta: Meta) -> SlotState {

@@ -416,21 +416,7 @@ impl Coordinator {
                 }
             }
         }
-        // The server never trusts the client's inference: it infers again.
-        // A bug in a rule must not take the session's pipeline down: a panic is INTERNAL.
-        let metas = std::panic::catch_unwind(|| ndserve_proto::ops::infer(op, &inputs, &attrs))
-            .unwrap_or_else(|_| Err(Error::internal(op, "type/shape inference panicked")))?;
-        if metas.len() != call.outputs.len() {
-            return Err(Error::invalid(
-                op,
-                "outputs",
-                format!(
-                    "{op} has {} outputs but the call names {} handles",
-                    metas.len(),
-                    call.outputs.len()
-                ),
-            ));
-        }
+        let metas = infer_outputs(op, &inputs, &attrs, call.outputs.len())?;
         let w = self.place(op, &call.device, &homes)?;
         let worker = self.workers.get(w)?;
         // Inputs that live elsewhere come over as temporary copies, freed after the op.
@@ -512,6 +498,25 @@ impl Coordinator {
             self.free_on(w, &ids).await;
         }
     }
+}
+
+/// The metas of a call's `outputs` outputs. The server never trusts the client's
+/// inference: it infers again. A bug in a rule must not take the session's pipeline down:
+/// a panic is INTERNAL.
+fn infer_outputs(op: &str, inputs: &[Input], attrs: &Attrs, outputs: usize) -> Result<Vec<Meta>> {
+    let metas = std::panic::catch_unwind(|| ndserve_proto::ops::infer(op, inputs, attrs))
+        .unwrap_or_else(|_| Err(Error::internal(op, "type/shape inference panicked")))?;
+    if metas.len() != outputs {
+        return Err(Error::invalid(
+            op,
+            "outputs",
+            format!(
+                "{op} has {} outputs but the call names {outputs} handles",
+                metas.len()
+            ),
+        ));
+    }
+    Ok(metas)
 }
 
 /// Runs a session's jobs in order until the session is gone.
