@@ -155,8 +155,9 @@ DEMO_RC="$(timeout 600 docker wait "$DEMO_ID")" || fail "the demo did not finish
 docker logs "$DEMO_ID" 2>&1 | tee "$WORK/demo.txt"
 [ "$DEMO_RC" = 0 ] || fail "cluster_demo exited with $DEMO_RC"
 grep -q "cluster_demo workload: PASS" "$WORK/demo.txt" || fail "no PASS line from cluster_demo"
-grep -q "manual placement of one part per worker" "$WORK/demo.txt" ||
-    fail "the demo does not state its manual placement"
+grep -q "ok    one part per worker" "$WORK/demo.txt" ||
+    fail "the demo's array was not sharded one part per worker"
+grep -q "ok    matmul ran per shard" "$WORK/demo.txt" || fail "the demo's matmul did not run per shard"
 step "demo workload passed"
 
 # The published port answers from the host too (loopback only).

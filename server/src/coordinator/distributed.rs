@@ -206,14 +206,7 @@ impl Coordinator {
         let result = self
             .dispatch_distributed(op, &operands, &attrs, &metas, &temps)
             .await;
-        let made = std::mem::take(&mut *temps.0.lock());
-        let placed = match result {
-            Ok(placed) => placed,
-            Err(e) => {
-                self.free_all(made).await;
-                return Err(e);
-            }
-        };
+        let (placed, made) = self.settle(temps, result).await?;
         let kept: std::collections::HashSet<(usize, u64)> =
             placed.iter().flat_map(SlotState::owned_arrays).collect();
         self.free_all(made.into_iter().filter(|a| !kept.contains(a)).collect())
@@ -998,14 +991,7 @@ impl Coordinator {
             Ok::<_, Error>(chunks)
         }
         .await;
-        let made = std::mem::take(&mut *temps.0.lock());
-        let chunks = match got {
-            Ok(chunks) => chunks,
-            Err(e) => {
-                self.free_all(made).await;
-                return Err(e);
-            }
-        };
+        let (chunks, made) = self.settle(temps, got).await?;
         let guard = FreeOnDrop(
             made.into_iter()
                 .filter_map(|(w, id)| Some((self.workers.any(w)?, id)))
@@ -1018,6 +1004,19 @@ impl Coordinator {
             })
             .boxed();
         Ok((meta, stream))
+    }
+
+    /// `result` with the arrays made under `temps`; when it failed, its error, with all
+    /// of them freed.
+    async fn settle<T>(&self, temps: Temps, result: Result<T>) -> Result<(T, Vec<(usize, u64)>)> {
+        let made = temps.0.into_inner();
+        match result {
+            Ok(v) => Ok((v, made)),
+            Err(e) => {
+                self.free_all(made).await;
+                Err(e)
+            }
+        }
     }
 
     async fn free_all(&self, arrays: Vec<(usize, u64)>) {
