@@ -1,9 +1,11 @@
 //! The several-worker benchmarks of issue 4 (`bench --cluster`): processes started from
 //! the `ndserve` binary on loopback ports, measured in one run.
 //!
-//! - `fetch_remote_SIZE`: fetch of an array that lives on a worker process, through the
-//!   coordinator (a second process), against `fetch_single_process_SIZE`, the same fetch
-//!   from a `ndserve serve` process with its embedded worker. Target: at least 0.8.
+//! - `fetch_remote_SIZE`: fetch of an array that lives on a worker process (the SDK's
+//!   default: redirected to the worker), against `fetch_single_process_SIZE`, the same
+//!   fetch from a `ndserve serve` process with its embedded worker. Target: at least 0.8.
+//!   `fetch_remote_proxied_SIZE` is the same fetch streamed through the coordinator
+//!   (`ClientOptions::with_direct_fetch(false)`).
 //! - `sharded_W_exp`/`sharded_W_sum`: `exp` and `sum` of one float32 array sharded over
 //!   W workers, against the same op on one worker (`one_worker_exp`, `one_worker_sum`).
 //!   The ratio is the speed-up. Every worker computes with one thread, so the speed-up
@@ -15,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ndarray::Array1;
-use ndserve_client::{Client, DType};
+use ndserve_client::{Client, ClientOptions, DType};
 
 use super::transfer::fmt_size;
 use super::{MIB, Recorder, Result, Row, Unit, gbps, median_time, millis};
@@ -156,9 +158,11 @@ pub async fn run(bin: &Path, sizes: &ClusterSizes, rec: &mut Recorder<'_>) -> Re
     sharded(bin, sizes, rec).await
 }
 
-/// Times fetching one float32 array of `sizes.fetch_bytes` from `url`'s server.
-async fn time_fetch(url: &str, sizes: &ClusterSizes) -> Result<Duration> {
-    let client = Client::connect(url.to_string()).await?;
+/// Times fetching one float32 array of `sizes.fetch_bytes` from `url`'s server, directly
+/// from the worker when `direct` and the server offers it.
+async fn time_fetch(url: &str, sizes: &ClusterSizes, direct: bool) -> Result<Duration> {
+    let options = ClientOptions::default().with_direct_fetch(direct);
+    let client = Client::connect_with(url.to_string(), options).await?;
     let n = sizes.fetch_bytes / 4;
     let a = client.upload(&Array1::<f32>::from_elem(n, 1.5)).await?;
     let t = median_time(sizes.reps, async || {
@@ -177,7 +181,7 @@ async fn fetch(bin: &Path, sizes: &ClusterSizes, rec: &mut Recorder<'_>) -> Resu
     let size = fmt_size(sizes.fetch_bytes);
     let single = {
         let (_procs, url) = start(bin, 1, 0).await?;
-        time_fetch(&url, sizes).await?
+        time_fetch(&url, sizes, true).await?
     };
     let single_name = format!("fetch_single_process_{size}");
     rec.record(Row::new(
@@ -185,16 +189,16 @@ async fn fetch(bin: &Path, sizes: &ClusterSizes, rec: &mut Recorder<'_>) -> Resu
         gbps(sizes.fetch_bytes, single),
         Unit::GBps,
     ));
-    let remote = {
-        let (_procs, url) = start(bin, 0, 1).await?;
-        time_fetch(&url, sizes).await?
-    };
-    let row = Row::new(
-        format!("fetch_remote_{size}"),
-        gbps(sizes.fetch_bytes, remote),
-        Unit::GBps,
-    );
-    rec.record_against(row, &single_name);
+    let (_procs, url) = start(bin, 0, 1).await?;
+    for (name, direct) in [("fetch_remote", true), ("fetch_remote_proxied", false)] {
+        let t = time_fetch(&url, sizes, direct).await?;
+        let row = Row::new(
+            format!("{name}_{size}"),
+            gbps(sizes.fetch_bytes, t),
+            Unit::GBps,
+        );
+        rec.record_against(row, &single_name);
+    }
     Ok(())
 }
 
