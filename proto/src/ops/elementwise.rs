@@ -422,16 +422,24 @@ pub fn plan(call: &Call<'_>) -> Result<Plan> {
         Rule::IntBool if promoted == DType::Bool => DType::Int8,
         Rule::IntBool => promoted,
         // NumPy picks the first float loop every input casts to safely: each array input
-        // goes to its own smallest float (int8 with uint16 is float32, not float64).
-        Rule::Float if !promoted.is_inexact() => call
-            .inputs
-            .iter()
-            .filter_map(|i| match i {
-                Input::Array(m) => Some(m.dtype.to_inexact()),
-                Input::Scalar(_) => None,
-            })
-            .reduce(crate::dtype::promote_types)
-            .unwrap_or_else(|| promoted.to_inexact()),
+        // goes to its own smallest float (int8 with uint16 is float32, not float64). A
+        // Python int takes the dtype of the integer arrays it meets, but beside bool arrays
+        // only it is the default int64 (NEP 50), whose float is float64.
+        Rule::Float if !promoted.is_inexact() => {
+            let all_bool = call
+                .inputs
+                .iter()
+                .all(|i| !matches!(i, Input::Array(m) if m.dtype != DType::Bool));
+            call.inputs
+                .iter()
+                .filter_map(|i| match i {
+                    Input::Array(m) => Some(m.dtype.to_inexact()),
+                    Input::Scalar(Scalar::Int(_)) if all_bool => Some(DType::Float64),
+                    Input::Scalar(_) => None,
+                })
+                .reduce(crate::dtype::promote_types)
+                .unwrap_or_else(|| promoted.to_inexact())
+        }
         Rule::Float => promoted,
         Rule::Div if !promoted.is_inexact() => DType::Float64,
         Rule::Div => promoted,
@@ -488,4 +496,51 @@ pub fn plan(call: &Call<'_>) -> Result<Plan> {
 
 fn infer_elementwise(call: &Call<'_>) -> Result<Vec<Meta>> {
     Ok(vec![plan(call)?.out])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Attrs;
+
+    fn out(op: &str, inputs: &[Input]) -> DType {
+        let attrs = Attrs::new();
+        let call = Call {
+            op,
+            inputs,
+            attrs: &attrs,
+        };
+        plan(&call).expect("plans").out.dtype
+    }
+
+    #[test]
+    fn float_loops_follow_nep50_for_python_ints() {
+        let arr = |d| Input::Array(Meta::new(d, vec![]));
+        let int = Input::Scalar(Scalar::Int(6));
+        // np.hypot(6, np.array(True)): the int is int64 beside bool, so float64.
+        assert_eq!(
+            out("hypot", &[int.clone(), arr(DType::Bool)]),
+            DType::Float64
+        );
+        assert_eq!(
+            out("arctan2", &[arr(DType::Bool), int.clone()]),
+            DType::Float64
+        );
+        // Beside an integer array it takes that array's dtype: int8 gives float16.
+        assert_eq!(
+            out("hypot", &[arr(DType::Int8), int.clone()]),
+            DType::Float16
+        );
+        assert_eq!(
+            out("hypot", &[arr(DType::Bool), arr(DType::Bool)]),
+            DType::Float16
+        );
+        assert_eq!(
+            out(
+                "hypot",
+                &[arr(DType::Bool), Input::Scalar(Scalar::Bool(true))]
+            ),
+            DType::Float16
+        );
+    }
 }

@@ -1,7 +1,10 @@
 //! `conformance`: answers NumPy-oracle cases through the SDK against a real server.
 //!
 //! ```text
-//! cargo run --release --bin conformance [-- --server URL] [--device DEVICE] < cases.jsonl > answers.jsonl
+//! cargo run --release --bin conformance [-- --server URL] [--device DEVICE] [--shard] < cases.jsonl > answers.jsonl
+//!
+//! `--shard` shards every array input along its first axis over all the server's devices
+//! (run it against `ndserve serve --workers 3`): the answers must not change.
 //! ```
 //!
 //! Without `--server` it starts an embedded server. Every case gets an answer line, in
@@ -31,6 +34,7 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--server" => a.server = Some(it.next().ok_or("--server needs a URL")?),
             "--device" => a.device = Some(it.next().ok_or("--device needs a name")?),
+            "--shard" => ndserve_tests::cases::shard_inputs(true),
             "--timeout-secs" => {
                 a.timeout = Duration::from_secs(
                     it.next()
@@ -41,7 +45,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: conformance [--server URL] [--device DEVICE] [--timeout-secs N] < cases.jsonl > answers.jsonl"
+                    "usage: conformance [--server URL] [--device DEVICE] [--shard] [--timeout-secs N] < cases.jsonl > answers.jsonl"
                 );
                 std::process::exit(0);
             }
