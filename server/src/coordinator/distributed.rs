@@ -159,11 +159,14 @@ async fn all<T>(
     join_all(futures).await.into_iter().collect()
 }
 
-/// Ops that broadcast their array operands elementwise, besides the table rows.
-const ELEMENTWISE_EXTRA: &[&str] = &["where", "clip"];
-
-fn is_elementwise(op: &str) -> bool {
-    ndserve_proto::ops::elementwise::row(op).is_some() || ELEMENTWISE_EXTRA.contains(&op)
+/// Whether a call broadcasts its operands elementwise: the table rows, `clip`, and
+/// `where(condition, x, y)` (one-argument `where` is `nonzero`, not elementwise).
+fn is_elementwise(op: &str, operands: usize) -> bool {
+    match op {
+        "where" => operands == 3,
+        "clip" => true,
+        _ => ndserve_proto::ops::elementwise::row(op).is_some(),
+    }
 }
 
 impl SlotState {
@@ -663,7 +666,7 @@ impl Coordinator {
         let LayoutKind::Sharded { axis: s_axis } = d.kind else {
             return Ok(None);
         };
-        if is_elementwise(op) && metas.len() == 1 {
+        if is_elementwise(op, operands.len()) && metas.len() == 1 {
             let out = &metas[0];
             let out_axis = s_axis + out.ndim() - d.meta.ndim();
             // The sharded axis must not broadcast: the result is as long along it.

@@ -378,8 +378,18 @@ async fn other_ops_reshard_and_gather_give_one_device_results() -> ndserve_clien
     assert_eq!(devices.len(), 3);
     let x = sample(&c, DType::Float32, &[6, 5], 31).await;
     let s = x.shard(0, &[])?;
-    // Ops with no part-wise rule gather first.
+    // Ops with no part-wise rule gather first, data-dependent ones included.
     assert_same(&s.sort(Some(0))?, &x.sort(Some(0))?, "sort").await;
+    let (got, want) = (s.nonzero().await?, x.nonzero().await?);
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_same(g, w, "nonzero").await;
+    }
+    let got = c.run("where", &[(&s).into()], Attrs::new()).await?;
+    let want = c.run("where", &[(&x).into()], Attrs::new()).await?;
+    for (g, w) in got.iter().zip(&want) {
+        assert_same(g, w, "where with one argument").await;
+    }
     assert_same(
         &s.cumsum(Some(0), None)?,
         &x.cumsum(Some(0), None)?,
