@@ -118,6 +118,8 @@ pub struct Client {
     pub(crate) inner: Arc<ClientInner>,
     /// The device scope of this handle on the session ([`Client::on_device`]).
     device: Option<Arc<str>>,
+    /// The sharding scope ([`Client::with_sharding`]): axis and devices.
+    sharding: Option<Arc<(isize, Vec<String>)>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -363,6 +365,7 @@ impl Client {
         }
         Ok(Client {
             device: None,
+            sharding: None,
             inner: Arc::new(ClientInner {
                 grpc,
                 url,
@@ -483,6 +486,46 @@ impl Client {
         Client {
             inner: self.inner.clone(),
             device: Some(device.into()),
+            sharding: self.sharding.clone(),
+        }
+    }
+
+    /// The same session with a sharding scope: arrays that ops called and uploads made
+    /// through the returned client create come back sharded along `axis` over `devices`
+    /// (every device when empty), as [`Array::shard`] makes them; 0-d results stay whole.
+    /// On the wire each is the op (or upload) followed by `shard`.
+    ///
+    /// ```
+    /// use ndserve_client::{Client, DType, Layout};
+    ///
+    /// # fn main() -> ndserve_client::Result<()> {
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let client = Client::embedded().await?;
+    /// let x = client.with_sharding(0, &[]).zeros(&[6, 2], DType::Float32)?;
+    /// assert!(matches!(x.layout().await?, Layout::Sharded { axis: 0, .. }));
+    /// # Ok(())
+    /// # })
+    /// # }
+    /// ```
+    pub fn with_sharding(&self, axis: isize, devices: &[&str]) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            device: self.device.clone(),
+            sharding: Some(Arc::new((
+                axis,
+                devices.iter().map(|d| d.to_string()).collect(),
+            ))),
+        }
+    }
+
+    /// An array made through this client, sharded when it has a sharding scope.
+    fn scoped_result(&self, a: Array) -> Result<Array> {
+        match &self.sharding {
+            Some(s) if a.ndim() > 0 => {
+                let devices: Vec<&str> = s.1.iter().map(String::as_str).collect();
+                a.shard(s.0, &devices)
+            }
+            _ => Ok(a),
         }
     }
 
@@ -495,6 +538,7 @@ impl Client {
         Client {
             inner: self.inner.clone(),
             device: None,
+            sharding: None,
         }
     }
 
@@ -576,11 +620,11 @@ impl Client {
             command: Some(pb::command::Command::Call(call)),
         })?;
         let first = first.unwrap_or(0);
-        Ok(metas
+        metas
             .into_iter()
             .enumerate()
-            .map(|(i, m)| Array::new(self.unscoped(), first + i as u64, m))
-            .collect())
+            .map(|(i, m)| self.scoped_result(Array::new(self.unscoped(), first + i as u64, m)))
+            .collect()
     }
 
     /// [`Client::call`] for an op with one output.
@@ -787,7 +831,7 @@ impl Client {
         grpc.upload(futures::stream::iter(chunks))
             .await
             .map_err(status_error)?;
-        Ok(Array::new(self.unscoped(), handle, meta))
+        self.scoped_result(Array::new(self.unscoped(), handle, meta))
     }
 
     /// Waits until every op queued so far has been computed.
@@ -1048,6 +1092,7 @@ impl Client {
         let (tx, rx) = mpsc::unbounded_channel();
         let client = Client {
             device: None,
+            sharding: None,
             inner: Arc::new(ClientInner {
                 grpc: ArrayServiceClient::new(channel),
                 url: "http://127.0.0.1:9".into(),

@@ -4,6 +4,8 @@
 //! - [`Array::shard`] splits an array along an axis into one part per device (the parts of
 //!   `np.array_split`); elementwise ops, reductions and `matmul` with a row-sharded left
 //!   operand then run part by part on the parts' workers, in parallel.
+//!   [`Client::with_sharding`] is a scope in which creation ops and uploads give sharded
+//!   arrays.
 //! - [`Array::replicate`] (or [`Client::from_replicas`]) gives a mirrored array: one array
 //!   per device. Ops whose array operands are all mirrored over the same devices run on
 //!   every replica ([`Client::run_per_replica`]); [`Array::reduce_replicas`] sums or

@@ -516,3 +516,31 @@ async fn releasing_a_sharded_array_frees_every_part() -> ndserve_client::Result<
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_sharding_scope_creates_sharded_arrays() -> ndserve_client::Result<()> {
+    let (_srv, c) = three_workers().await;
+    let devices: Vec<String> = c.devices().await?.into_iter().map(|d| d.name).collect();
+    let two = [devices[0].as_str(), devices[1].as_str()];
+    let scoped = c.with_sharding(-1, &two);
+    let x = scoped.arange_n(12)?;
+    let Layout::Sharded { axis: 0, parts } = layout(&x).await else {
+        panic!("arange under a sharding scope is not sharded");
+    };
+    let got: Vec<&str> = parts.iter().map(|p| p.device.as_str()).collect();
+    assert_eq!(got, two);
+    assert_eq!(x.to_vec::<i64>().await?, (0..12).collect::<Vec<_>>());
+    let up = scoped
+        .upload(&ndarray::array![[1.0f32, 2.0], [3.0, 4.0]])
+        .await?;
+    assert!(matches!(layout(&up).await, Layout::Sharded { axis: 1, .. }));
+    assert_eq!(up.to_vec::<f32>().await?, vec![1.0, 2.0, 3.0, 4.0]);
+    // 0-d results stay whole; ops on arrays made in the scope are ordinary calls.
+    let s = scoped.full(&[], 2.0, None)?;
+    assert!(matches!(layout(&s).await, Layout::Single { .. }));
+    assert!(matches!(
+        layout(&(&x + 1)?).await,
+        Layout::Sharded { axis: 0, .. }
+    ));
+    Ok(())
+}
