@@ -25,10 +25,16 @@ pub struct RemoteWorker {
 }
 
 /// A lazily connecting channel with ndserve's HTTP/2 settings (1 MiB frames, 16/32 MiB
-/// windows: `MEASURED.md`).
+/// windows: `MEASURED.md`). HTTP/2 pings every 2 s, and a peer that does not answer one
+/// in 5 s fails the calls in flight: a worker whose host vanishes (no TCP reset) must not
+/// leave an op waiting for minutes.
 pub fn channel(endpoint: &str) -> Result<Channel> {
     let ep = Endpoint::from_shared(endpoint.to_string())
         .map_err(|e| Error::invalid("join", "endpoint", format!("'{endpoint}': {e}")))?
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .http2_keep_alive_interval(std::time::Duration::from_secs(2))
+        .keep_alive_timeout(std::time::Duration::from_secs(5))
+        .keep_alive_while_idle(true)
         .tcp_nodelay(true)
         .http2_adaptive_window(false)
         .initial_stream_window_size(Some(16 << 20))
