@@ -225,37 +225,19 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code(), ndserve_proto::ErrorCode::ResourceExhausted);
         // More data than declared, data before the meta, a second meta, too little data.
-        let e = collect(
+        let bad = [
             vec![chunk(Some(m.clone()), &[1, 2, 3]), chunk(None, &[4, 5])],
-            100,
-        )
-        .await;
-        assert_eq!(
-            e.unwrap_err().code(),
-            ndserve_proto::ErrorCode::InvalidArgument
-        );
-        let e = collect(
             vec![chunk(None, &[1]), chunk(Some(m.clone()), &[2, 3, 4])],
-            100,
-        )
-        .await;
-        assert_eq!(
-            e.unwrap_err().code(),
-            ndserve_proto::ErrorCode::InvalidArgument
-        );
-        let e = collect(
             vec![chunk(Some(m.clone()), &[1]), chunk(Some(m.clone()), &[2])],
-            100,
-        )
-        .await;
-        assert_eq!(
-            e.unwrap_err().code(),
-            ndserve_proto::ErrorCode::InvalidArgument
-        );
-        let e = collect(vec![chunk(Some(m), &[1])], 100).await;
-        assert_eq!(
-            e.unwrap_err().code(),
-            ndserve_proto::ErrorCode::InvalidArgument
-        );
+            vec![chunk(Some(m), &[1])],
+        ];
+        for (i, chunks) in bad.into_iter().enumerate() {
+            let e = collect(chunks, 100).await.unwrap_err();
+            assert_eq!(
+                e.code(),
+                ndserve_proto::ErrorCode::InvalidArgument,
+                "stream {i}"
+            );
+        }
     }
 }
