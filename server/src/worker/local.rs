@@ -227,6 +227,28 @@ impl Worker for LocalWorker {
         }
         drop(map);
         self.release(freed);
+        if freed >= TRIM_AFTER_BYTES {
+            return_free_memory_to_os();
+        }
         freed
+    }
+}
+
+/// Frees of at least this many bytes ask the allocator to return its free memory.
+const TRIM_AFTER_BYTES: u64 = 64 << 20;
+
+/// Asks mimalloc (the `ndserve` binary's allocator) to purge the memory it keeps free for
+/// reuse, on a blocking thread. Without it the process's resident memory stays near its
+/// peak long after a large array is freed or a session closes. Harmless when another
+/// allocator is the global one: mimalloc then holds nothing.
+fn return_free_memory_to_os() {
+    let collect = || {
+        // SAFETY: mi_collect has no preconditions; it only releases memory mimalloc holds
+        // free, and is thread-safe.
+        unsafe { libmimalloc_sys::mi_collect(true) }
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => drop(rt.spawn_blocking(collect)),
+        Err(_) => collect(),
     }
 }
