@@ -21,22 +21,18 @@ use crate::error::{Error, Result};
 use crate::ops::{Call, Meta, OpDef, arr, arrs, attr};
 use crate::shape::normalize_axis;
 
-/// The names of the distribution ops.
-pub const NAMES: &[&str] = &[
-    "shard",
-    "reshard",
-    "replicate",
-    "from_replicas",
-    "gather",
-    "reduce_replicas",
-];
-
 /// Whether `op` is a distribution op (run by the coordinator, not by a worker).
 pub fn is_distribution_op(op: &str) -> bool {
-    NAMES.contains(&op)
+    all().iter().any(|d| d.name == op)
 }
 
-pub(crate) fn defs() -> Vec<OpDef> {
+/// The distribution ops, built once.
+pub fn all() -> &'static [OpDef] {
+    static ALL: std::sync::OnceLock<Vec<OpDef>> = std::sync::OnceLock::new();
+    ALL.get_or_init(defs)
+}
+
+fn defs() -> Vec<OpDef> {
     vec![
         OpDef {
             name: "shard",

@@ -283,19 +283,17 @@ pub fn catalogue() -> &'static [OpDef] {
 
 /// The distribution ops ([`distribute`]): run by the coordinator, listed apart from the
 /// NumPy catalogue because no worker has a kernel for them.
-pub fn distribution_ops() -> Vec<OpDef> {
-    distribute::defs()
+pub fn distribution_ops() -> &'static [OpDef] {
+    distribute::all()
 }
 
 /// The op named `name` (a NumPy op of the catalogue or a distribution op).
 pub fn lookup(name: &str) -> Result<&'static OpDef> {
     static MAP: OnceLock<HashMap<&'static str, &'static OpDef>> = OnceLock::new();
-    static DISTRIBUTE: OnceLock<Vec<OpDef>> = OnceLock::new();
     MAP.get_or_init(|| {
-        let distribute = DISTRIBUTE.get_or_init(distribute::defs);
         catalogue()
             .iter()
-            .chain(distribute.iter())
+            .chain(distribute::all())
             .map(|d| (d.name, d))
             .collect()
     })

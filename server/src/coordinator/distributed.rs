@@ -181,19 +181,6 @@ impl SlotState {
 }
 
 impl Coordinator {
-    /// Whether a call needs the distributed path: a distribution op, or a sharded or
-    /// mirrored operand.
-    pub(super) fn needs_distributed(&self, session: &Session, call: &pb::OpCall) -> bool {
-        if distribute::is_distribution_op(&call.op) {
-            return true;
-        }
-        let st = session.state.lock();
-        call.inputs.iter().any(|o| {
-            matches!(&o.kind, Some(pb::operand::Kind::Handle(h))
-                if matches!(st.handles.get(h), Some(SlotState::Distributed(_))))
-        })
-    }
-
     /// Runs a call that involves distributed arrays; stores its outputs in the session.
     pub(super) async fn execute_distributed(
         &self,
@@ -686,9 +673,6 @@ impl Coordinator {
             };
             let plan = reduce::plan(&call)?;
             if !plan.axes.contains(&s_axis) {
-                if kind == ReduceKind::Arg && attrs.get("axis").is_none() {
-                    return Ok(None);
-                }
                 let before = plan.axes.iter().filter(|&&a| a < s_axis).count();
                 let out_axis = if plan.keepdims {
                     s_axis

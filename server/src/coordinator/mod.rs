@@ -370,13 +370,15 @@ impl Coordinator {
     async fn try_execute_op(&self, session: &Session, call: pb::OpCall) -> Result<Vec<Meta>> {
         let op = call.op.as_str();
         let attrs = Attrs::from_wire(&call.attrs)?;
-        if self.needs_distributed(session, &call) {
+        if ndserve_proto::ops::distribute::is_distribution_op(op) {
             return self.execute_distributed(session, &call, attrs).await;
         }
         let mut inputs = Vec::with_capacity(call.inputs.len());
         let mut winputs = Vec::with_capacity(call.inputs.len());
         // Where each array input lives: (input position, worker, handle, bytes).
         let mut homes = Vec::new();
+        // A sharded or mirrored operand sends the call down the distributed path.
+        let mut distributed = false;
         {
             let st = session.state.lock();
             for operand in &call.inputs {
@@ -385,10 +387,8 @@ impl Coordinator {
                         None => return Err(Error::handle_not_found(*h)),
                         Some(SlotState::Failed(e)) => return Err((**e).clone()),
                         Some(SlotState::Distributed(_)) => {
-                            return Err(Error::internal(
-                                op,
-                                "a distributed operand reached the single-array path",
-                            ));
+                            distributed = true;
+                            break;
                         }
                         Some(SlotState::Pending) => {
                             return Err(Error::invalid(
@@ -415,6 +415,9 @@ impl Coordinator {
                     None => return Err(Error::invalid(op, "inputs", "empty operand")),
                 }
             }
+        }
+        if distributed {
+            return self.execute_distributed(session, &call, attrs).await;
         }
         let metas = infer_outputs(op, &inputs, &attrs, call.outputs.len())?;
         let w = self.place(op, &call.device, &homes)?;
