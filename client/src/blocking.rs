@@ -637,7 +637,7 @@ impl Client {
 }
 
 macro_rules! blocking_unary {
-    ($( ($name:ident, $rule:ident, $doc:literal, bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt) ),* $(,)?) => {
+    ($( ($name:ident, $rule:ident, $doc:literal, bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt, cuda: $g:tt) ),* $(,)?) => {
         impl Array {$(
             #[doc = $doc]
             pub fn $name(&self) -> Result<Array> {
@@ -648,7 +648,7 @@ macro_rules! blocking_unary {
 }
 
 macro_rules! blocking_binary {
-    ($( ($name:ident, $rule:ident, $doc:literal, bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt) ),* $(,)?) => {
+    ($( ($name:ident, $rule:ident, $doc:literal, bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt, cuda: $g:tt) ),* $(,)?) => {
         $( blocking_binary!(@one $name, $doc); )*
     };
     (@one mod, $doc:literal) => {

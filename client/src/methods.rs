@@ -11,7 +11,7 @@ use crate::operand::{Axis, Idx, Operand};
 /// `(name, rule, "summary", bool: .., int: .., float: .., complex: ..)` rows of one-input
 /// ops become `fn name(&self) -> Result<Array>`.
 macro_rules! unary_methods {
-    ($( ($name:ident, $rule:ident, $doc:literal, bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt) ),* $(,)?) => {
+    ($( ($name:ident, $rule:ident, $doc:literal, bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt, cuda: $g:tt) ),* $(,)?) => {
         impl Array {$(
             #[doc = $doc]
             ///
@@ -26,7 +26,7 @@ macro_rules! unary_methods {
 /// Two-input rows become `fn name(&self, other: impl Into<Operand>) -> Result<Array>`
 /// (`mod` becomes `r#mod`).
 macro_rules! binary_methods {
-    ($( ($name:ident, $rule:ident, $doc:literal, bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt) ),* $(,)?) => {
+    ($( ($name:ident, $rule:ident, $doc:literal, bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt, cuda: $g:tt) ),* $(,)?) => {
         $( binary_methods!(@one $name, $doc); )*
     };
     (@one mod, $doc:literal) => {

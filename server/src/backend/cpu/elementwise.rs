@@ -260,7 +260,7 @@ macro_rules! dispatch2 {
 /// Row callback of the one-input tables: one kernel per row.
 macro_rules! unary_kernels {
     ($( ($name:ident, $rule:ident, $doc:literal,
-        bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt) ),* $(,)?) => {
+        bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt, cuda: $g:tt) ),* $(,)?) => {
         vec![$(
             (stringify!($name), {
                 loop1!(bool_loop, bool, $b);
@@ -285,7 +285,7 @@ macro_rules! unary_kernels {
 /// Row callback of the two-input tables: one kernel per row.
 macro_rules! binary_kernels {
     ($( ($name:ident, $rule:ident, $doc:literal,
-        bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt) ),* $(,)?) => {
+        bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt, cuda: $g:tt) ),* $(,)?) => {
         vec![$(
             (stringify!($name), {
                 loop2!(bool_loop, bool, $b);
