@@ -44,6 +44,13 @@ enum Command {
         #[arg(long, env = "NDSERVE_SERVER", default_value = "http://127.0.0.1:50051")]
         server: String,
     },
+    /// Benchmark the first GPU: each figure as a ratio to a limit measured in the same run.
+    #[cfg(feature = "cuda")]
+    GpuBench {
+        /// Smaller sizes (seconds instead of a minute).
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -255,6 +262,11 @@ async fn main() {
         Command::Worker(args) => worker(args).await,
         Command::Devices { server } => devices(server).await,
         Command::Health { server } => health(server).await,
+        #[cfg(feature = "cuda")]
+        Command::GpuBench { quick } => ndserve_server::worker::gpu_bench::run(quick)
+            .await
+            .map(|rows| print!("{}", ndserve_server::worker::gpu_bench::table(&rows)))
+            .map_err(Into::into),
     };
     if let Err(e) = result {
         eprintln!("ndserve: {e}");

@@ -356,11 +356,20 @@ impl ArrayService for Service {
         };
         let state = |lost: bool| if lost { "lost" } else { "ready" }.to_string();
         let resp = match session.wait_ready(r.handle).await {
-            Ok(SlotState::Ready { worker, meta, .. }) => {
+            Ok(SlotState::Ready {
+                worker,
+                array,
+                meta,
+            }) => {
                 let lost = self.coord.workers().for_array(worker, r.handle).err();
                 pb::DescribeResponse {
                     meta: Some(meta.to_wire()),
-                    device: device_of(worker),
+                    device: self
+                        .coord
+                        .workers()
+                        .any(worker)
+                        .and_then(|w| w.device_of(array))
+                        .unwrap_or_else(|| device_of(worker)),
                     state: state(lost.is_some()),
                     error: lost.map(|e| e.to_detail()),
                     layout: "single".into(),

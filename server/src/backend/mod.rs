@@ -1,3 +1,4 @@
 //! Compute backends. `cpu` runs every op; `cuda` (feature `cuda`) adds GPU devices.
 
 pub mod cpu;
+pub mod cuda;

@@ -377,6 +377,7 @@ impl Coordinator {
                 outputs: ids.clone(),
                 output_metas: metas,
                 attrs,
+                device: String::new(),
             })
             .await?;
         Ok(ids.into_iter().zip(got).collect())

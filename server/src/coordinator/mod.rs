@@ -203,7 +203,9 @@ impl Coordinator {
             d => self.workers.find_device("upload", d)?,
         };
         let array = self.new_id();
-        self.workers.get(w)?.put(array, meta.clone(), data).await?;
+        let worker = self.workers.get(w)?;
+        let local = local_device(device, worker.name());
+        worker.put(array, meta.clone(), data, &local).await?;
         let old = {
             let mut st = session.state.lock();
             if st.closed {
@@ -339,7 +341,7 @@ impl Coordinator {
                 while let Some(c) = futures::StreamExt::next(&mut chunks).await {
                     buf.extend_from_slice(&c?);
                 }
-                dst.put(id, meta, buf.freeze()).await?;
+                dst.put(id, meta, buf.freeze(), "").await?;
             }
         }
         tracing::debug!(handle, from = %src.name(), to = %dst.name(), "array moved");
@@ -449,6 +451,7 @@ impl Coordinator {
                 outputs: ids.clone(),
                 output_metas: metas,
                 attrs,
+                device: local_device(&call.device, worker.name()),
             })
             .instrument(span)
             .await;
@@ -570,4 +573,14 @@ async fn executor(
         }
         session.progress.notify_waiters();
     }
+}
+
+/// The part of a device name after its worker's (`cuda:0` of `w1/cuda:0`): what the worker
+/// itself calls it. Empty for a bare worker name or another worker's device.
+fn local_device(device: &str, worker: &str) -> String {
+    device
+        .strip_prefix(worker)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or_default()
+        .to_string()
 }

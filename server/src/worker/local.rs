@@ -12,6 +12,34 @@ use parking_lot::Mutex;
 use super::{DeviceStatus, Worker, WorkerCall, WorkerInput};
 use crate::backend::cpu::{self, CpuInput, HostArray};
 
+/// An array as the worker holds it: in host memory, or on one of its GPUs.
+#[derive(Clone)]
+pub(super) enum Stored {
+    Host(HostArray),
+    #[cfg(feature = "cuda")]
+    Gpu(super::gpu::GpuArray),
+}
+
+impl Stored {
+    /// The array's bytes, wherever it is.
+    fn nbytes(&self) -> u64 {
+        match self {
+            Stored::Host(a) => a.nbytes(),
+            #[cfg(feature = "cuda")]
+            Stored::Gpu(g) => g.array.meta.nbytes(),
+        }
+    }
+
+    /// Bytes counted against the CPU device's limit.
+    fn host_bytes(&self) -> u64 {
+        match self {
+            Stored::Host(a) => a.nbytes(),
+            #[cfg(feature = "cuda")]
+            Stored::Gpu(_) => 0,
+        }
+    }
+}
+
 /// Ops whose inputs and outputs hold fewer elements than this run inline on the calling
 /// task: a hop to the compute pool costs more than the op.
 const INLINE_ELEMENTS: usize = 1 << 15;
@@ -19,10 +47,12 @@ const INLINE_ELEMENTS: usize = 1 << 15;
 /// A CPU worker in the server process.
 pub struct LocalWorker {
     name: String,
-    arrays: Mutex<HashMap<u64, HostArray>>,
+    arrays: Mutex<HashMap<u64, Stored>>,
     live_bytes: AtomicU64,
     memory_limit: u64,
     pool: Arc<rayon::ThreadPool>,
+    #[cfg(feature = "cuda")]
+    pub(super) gpus: Vec<Arc<crate::backend::cuda::device::CudaDevice>>,
 }
 
 impl LocalWorker {
@@ -39,6 +69,8 @@ impl LocalWorker {
             live_bytes: AtomicU64::new(0),
             memory_limit,
             pool: Arc::new(pool),
+            #[cfg(feature = "cuda")]
+            gpus: super::gpu::discover(name),
         })
     }
 
@@ -77,7 +109,7 @@ impl LocalWorker {
         self.live_bytes.fetch_sub(bytes, Ordering::AcqRel);
     }
 
-    fn lookup(&self, id: u64) -> Result<HostArray> {
+    pub(super) fn lookup(&self, id: u64) -> Result<Stored> {
         self.arrays.lock().get(&id).cloned().ok_or_else(|| {
             Error::internal(
                 "worker",
@@ -88,7 +120,12 @@ impl LocalWorker {
 
     /// Frees every array (a worker the coordinator has written off); returns the bytes.
     pub fn clear(&self) -> u64 {
-        let freed: u64 = self.arrays.lock().drain().map(|(_, a)| a.nbytes()).sum();
+        let freed: u64 = self
+            .arrays
+            .lock()
+            .drain()
+            .map(|(_, a)| a.host_bytes())
+            .sum();
         self.release(freed);
         freed
     }
@@ -96,6 +133,52 @@ impl LocalWorker {
     /// Number of arrays held.
     pub fn live_arrays(&self) -> usize {
         self.arrays.lock().len()
+    }
+
+    /// An input as a host array (a GPU array is copied to the host).
+    fn host_input(&self, id: u64) -> Result<HostArray> {
+        match self.lookup(id)? {
+            Stored::Host(a) => Ok(a),
+            #[cfg(feature = "cuda")]
+            Stored::Gpu(g) => self.gpu_to_host(&g),
+        }
+    }
+
+    /// Stores arrays under ids, freeing any they replace.
+    pub(super) fn store(&self, ids: &[u64], arrays: Vec<Stored>) {
+        let mut map = self.arrays.lock();
+        for (id, a) in ids.iter().zip(arrays) {
+            if let Some(old) = map.insert(*id, a) {
+                self.release(old.host_bytes());
+            }
+        }
+    }
+
+    /// Runs the CPU kernel of `call` on `inputs`, on the compute pool unless it is small.
+    pub(super) async fn compute(
+        &self,
+        call: &WorkerCall,
+        inputs: Vec<CpuInput>,
+    ) -> Result<Vec<HostArray>> {
+        let elements: usize = call.output_metas.iter().map(Meta::numel).sum::<usize>()
+            + inputs
+                .iter()
+                .map(|i| match i {
+                    CpuInput::Array(a) => a.len(),
+                    CpuInput::Scalar(_) => 1,
+                })
+                .sum::<usize>();
+        if elements < INLINE_ELEMENTS {
+            run_kernel(call, &inputs)
+        } else {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let call2 = call.clone();
+            self.pool.spawn(move || {
+                let _ = tx.send(run_kernel(&call2, &inputs));
+            });
+            rx.await
+                .unwrap_or_else(|_| Err(Error::internal(&call.op, "compute task lost")))
+        }
     }
 }
 
@@ -121,47 +204,59 @@ impl Worker for LocalWorker {
     }
 
     fn devices(&self) -> Vec<DeviceStatus> {
-        vec![DeviceStatus {
+        #[allow(unused_mut)]
+        let mut v = vec![DeviceStatus {
             name: self.device_name(),
             kind: "cpu".into(),
-            live_arrays: self.live_arrays() as u64,
+            live_arrays: self
+                .arrays
+                .lock()
+                .values()
+                .filter(|a| matches!(a, Stored::Host(_)))
+                .count() as u64,
             live_bytes: self.live_bytes.load(Ordering::Relaxed),
             memory_limit: self.memory_limit,
             description: format!("{} compute threads", self.pool.current_num_threads()),
-        }]
+        }];
+        #[cfg(feature = "cuda")]
+        v.extend(self.gpu_devices());
+        v
+    }
+
+    fn device_of(&self, id: u64) -> Option<String> {
+        match self.arrays.lock().get(&id)? {
+            Stored::Host(_) => Some(self.device_name()),
+            #[cfg(feature = "cuda")]
+            Stored::Gpu(g) => Some(format!("{}/cuda:{}", self.name, g.device)),
+        }
     }
 
     async fn run_op(&self, call: WorkerCall) -> Result<Vec<Meta>> {
+        #[cfg(feature = "cuda")]
+        if let Some(d) = self.gpu_target(&call)? {
+            return self.run_on_gpu(d, call).await;
+        }
+        if !call.device.is_empty() && call.device != "cpu:0" {
+            return Err(Error::invalid(
+                &call.op,
+                "device",
+                format!(
+                    "worker {} has no device '{}'; it has cpu:0",
+                    self.name, call.device
+                ),
+            ));
+        }
         let inputs = call
             .inputs
             .iter()
             .map(|i| match i {
-                WorkerInput::Array(id) => self.lookup(*id).map(CpuInput::Array),
+                WorkerInput::Array(id) => self.host_input(*id).map(CpuInput::Array),
                 WorkerInput::Scalar(s) => Ok(CpuInput::Scalar(*s)),
             })
             .collect::<Result<Vec<_>>>()?;
         let out_bytes: u64 = call.output_metas.iter().map(Meta::nbytes).sum();
         self.reserve(&call.op, out_bytes)?;
-        let elements: usize = call.output_metas.iter().map(Meta::numel).sum::<usize>()
-            + inputs
-                .iter()
-                .map(|i| match i {
-                    CpuInput::Array(a) => a.len(),
-                    CpuInput::Scalar(_) => 1,
-                })
-                .sum::<usize>();
-        let result = if elements < INLINE_ELEMENTS {
-            run_kernel(&call, &inputs)
-        } else {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let call2 = call.clone();
-            self.pool.spawn(move || {
-                let _ = tx.send(run_kernel(&call2, &inputs));
-            });
-            rx.await
-                .unwrap_or_else(|_| Err(Error::internal(&call.op, "compute task lost")))
-        };
-        let arrays = match result {
+        let arrays = match self.compute(&call, inputs).await {
             Ok(a) => a,
             Err(e) => {
                 self.release(out_bytes);
@@ -172,16 +267,30 @@ impl Worker for LocalWorker {
         let actual: u64 = arrays.iter().map(HostArray::nbytes).sum();
         self.release(out_bytes.saturating_sub(actual));
         let metas = arrays.iter().map(HostArray::meta).collect();
-        let mut map = self.arrays.lock();
-        for (id, a) in call.outputs.iter().zip(arrays) {
-            if let Some(old) = map.insert(*id, a) {
-                self.release(old.nbytes());
-            }
-        }
+        self.store(
+            &call.outputs,
+            arrays.into_iter().map(Stored::Host).collect(),
+        );
         Ok(metas)
     }
 
-    async fn put(&self, id: u64, meta: Meta, data: Bytes) -> Result<()> {
+    async fn put(&self, id: u64, meta: Meta, data: Bytes, device: &str) -> Result<()> {
+        #[cfg(feature = "cuda")]
+        if let Some(d) = self.gpu_index("upload", device)? {
+            let a = self.host_to_gpu(d, "upload", meta, &data)?;
+            self.store(&[id], vec![Stored::Gpu(a)]);
+            return Ok(());
+        }
+        if !device.is_empty() && device != "cpu:0" {
+            return Err(Error::invalid(
+                "upload",
+                "device",
+                format!(
+                    "worker {} has no device '{device}'; it has cpu:0",
+                    self.name
+                ),
+            ));
+        }
         self.reserve("upload", meta.nbytes())?;
         let a = match HostArray::from_le_bytes(&meta, &data) {
             Ok(a) => a,
@@ -190,9 +299,7 @@ impl Worker for LocalWorker {
                 return Err(e);
             }
         };
-        if let Some(old) = self.arrays.lock().insert(id, a) {
-            self.release(old.nbytes());
-        }
+        self.store(&[id], vec![Stored::Host(a)]);
         Ok(())
     }
 
@@ -201,7 +308,17 @@ impl Worker for LocalWorker {
         id: u64,
         chunk_bytes: usize,
     ) -> Result<(Meta, BoxStream<'static, Result<Bytes>>)> {
-        let a = self.lookup(id)?;
+        // Without the `cuda` feature the match has one arm.
+        #[allow(clippy::infallible_destructuring_match)]
+        let a = match self.lookup(id)? {
+            Stored::Host(a) => a,
+            #[cfg(feature = "cuda")]
+            Stored::Gpu(g) => {
+                let (meta, bytes) = self.gpu_bytes(&g)?;
+                let chunks = super::remote::chunks(bytes, chunk_bytes).map(Ok);
+                return Ok((meta, Box::pin(futures::stream::iter(chunks))));
+            }
+        };
         let meta = a.meta();
         let bytes = if a.len() < INLINE_ELEMENTS {
             a.to_le_bytes()
@@ -218,19 +335,23 @@ impl Worker for LocalWorker {
     }
 
     async fn free(&self, ids: &[u64]) -> u64 {
-        let mut freed = 0;
+        let (mut host, mut all) = (0, 0);
+        let mut gone = Vec::new();
         let mut map = self.arrays.lock();
         for id in ids {
             if let Some(a) = map.remove(id) {
-                freed += a.nbytes();
+                host += a.host_bytes();
+                all += a.nbytes();
+                gone.push(a);
             }
         }
         drop(map);
-        self.release(freed);
-        if freed >= TRIM_AFTER_BYTES {
+        drop(gone);
+        self.release(host);
+        if host >= TRIM_AFTER_BYTES {
             return_free_memory_to_os();
         }
-        freed
+        all
     }
 }
 

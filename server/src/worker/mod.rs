@@ -4,6 +4,10 @@
 //! ([`LocalWorker`]) implements it directly, a remote worker implements it over the
 //! internal gRPC service (`ndserve.v1.WorkerService`).
 
+#[cfg(feature = "cuda")]
+mod gpu;
+#[cfg(feature = "cuda")]
+pub mod gpu_bench;
 mod local;
 pub mod process;
 pub mod remote;
@@ -41,6 +45,8 @@ pub struct WorkerCall {
     pub output_metas: Vec<Meta>,
     /// Attributes.
     pub attrs: Attrs,
+    /// The worker's device to run on (`cuda:0`, `cpu:0`); empty: where the inputs live.
+    pub device: String,
 }
 
 /// A device as the coordinator reports it.
@@ -69,8 +75,13 @@ pub trait Worker: Send + Sync + 'static {
     fn devices(&self) -> Vec<DeviceStatus>;
     /// Runs one op; returns the metas of the outputs it created.
     async fn run_op(&self, call: WorkerCall) -> Result<Vec<Meta>>;
-    /// Stores an array from little-endian C-order bytes.
-    async fn put(&self, id: u64, meta: Meta, data: Bytes) -> Result<()>;
+    /// Stores an array from little-endian C-order bytes on `device` (empty: the first).
+    async fn put(&self, id: u64, meta: Meta, data: Bytes, device: &str) -> Result<()>;
+    /// The device holding array `id` (`worker/cuda:0`), where the worker can tell.
+    fn device_of(&self, id: u64) -> Option<String> {
+        let _ = id;
+        None
+    }
     /// Reads an array as chunks of little-endian C-order bytes.
     async fn get(
         &self,
@@ -107,7 +118,7 @@ pub trait Worker: Send + Sync + 'static {
         let limit = memory_limit(self.devices());
         let (meta, data) =
             collect_chunks(&mut stream, limit, |c| (c.meta.clone(), c.data.clone())).await?;
-        self.put(id, meta, data).await
+        self.put(id, meta, data, "").await
     }
 }
 

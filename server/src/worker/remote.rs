@@ -155,7 +155,7 @@ impl Worker for RemoteWorker {
             outputs: call.outputs.clone(),
             output_metas: call.output_metas.iter().map(Meta::to_wire).collect(),
             attrs: call.attrs.to_wire(),
-            device: String::new(),
+            device: call.device.clone(),
         };
         let resp = self
             .client
@@ -173,10 +173,11 @@ impl Worker for RemoteWorker {
         Ok(metas)
     }
 
-    async fn put(&self, id: u64, meta: Meta, data: Bytes) -> Result<()> {
+    async fn put(&self, id: u64, meta: Meta, data: Bytes, device: &str) -> Result<()> {
         let bytes = meta.nbytes() as i64;
         let wire = meta.to_wire();
         let mut first = Some(wire);
+        let device = device.to_string();
         // At least one message: it carries the meta, even of an array with no bytes.
         let parts: Vec<Bytes> = match data.is_empty() {
             true => vec![data],
@@ -185,7 +186,7 @@ impl Worker for RemoteWorker {
         let msgs = parts.into_iter().map(move |data| pb::WorkerPutChunk {
             array: id,
             meta: first.take(),
-            device: String::new(),
+            device: device.clone(),
             data,
         });
         self.client

@@ -90,6 +90,7 @@ fn call_from_wire(op: pb::WorkerOp) -> Result<WorkerCall, Error> {
             .map(Meta::from_wire)
             .collect::<Result<_, _>>()?,
         attrs: Attrs::from_wire(&op.attrs)?,
+        device: op.device,
         op: op.op,
     })
 }
@@ -113,14 +114,18 @@ impl WorkerService for WorkerServer {
     ) -> Result<Response<pb::WorkerPutResult>, Status> {
         let mut stream = req.into_inner();
         let mut id = None;
+        let mut device = String::new();
         let limit = super::memory_limit(self.worker.devices());
         let (meta, data) = collect_chunks(&mut stream, limit, |c: &pb::WorkerPutChunk| {
             id.get_or_insert(c.array);
+            if !c.device.is_empty() {
+                device = c.device.clone();
+            }
             (c.meta.clone(), c.data.clone())
         })
         .await?;
         let id = id.ok_or_else(|| Error::invalid("put", "array", "empty put stream"))?;
-        self.worker.put(id, meta, data).await?;
+        self.worker.put(id, meta, data, &device).await?;
         Ok(Response::new(pb::WorkerPutResult {}))
     }
 

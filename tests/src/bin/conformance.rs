@@ -81,6 +81,26 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    let mut scope = None;
+    if let Some(d) = &args.device {
+        // A bare device (`cuda:0`) means the first worker's device of that name.
+        let devices = client.devices().await.unwrap_or_default();
+        let full = devices
+            .iter()
+            .map(|x| x.name.clone())
+            .find(|n| n == d || n.ends_with(&format!("/{d}")));
+        match full {
+            Some(full) => {
+                client = client.on_device(&full);
+                scope = Some(full);
+            }
+            None => {
+                let names: Vec<_> = devices.iter().map(|x| x.name.as_str()).collect();
+                eprintln!("conformance: no device {d}; the server has {names:?}");
+                std::process::exit(1);
+            }
+        }
+    }
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -108,7 +128,10 @@ async fn main() {
             Err(_) => {
                 // A hung case may have left the session's pipeline blocked: start afresh.
                 if let Ok(c) = connect(&args).await {
-                    client = c;
+                    client = match &scope {
+                        Some(d) => c.on_device(d),
+                        None => c,
+                    };
                 }
                 json!({"id": id, "ok": false, "error": {"code": "DEADLINE_EXCEEDED", "message": "case timed out"}})
             }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The GPU check (issue 5), run on a machine with an NVIDIA GPU and CUDA 13's libcuda,
+# libnvrtc and libcublas, from the repository root, after scripts/gpu-prepare.sh built
+# target/gpu-check/ elsewhere. Within a few minutes it prints the devices, answers the
+# conformance cases on cuda:0 and runs `ndserve gpu-bench`; results go to $OUT (default
+# target/gpu-check/out): answers-cuda.jsonl (compare with check.py), gpu-bench.txt,
+# server.log.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+BIN=target/gpu-check
+OUT="${OUT:-$BIN/out}"
+mkdir -p "$OUT"
+PORT=50151
+URL="http://127.0.0.1:$PORT"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee "$OUT/nvidia-smi.txt"
+RUST_LOG="${RUST_LOG:-info}" "$BIN/ndserve" serve --listen "127.0.0.1:$PORT" > "$OUT/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null' EXIT
+for _ in $(seq 100); do
+    "$BIN/ndserve" health --server "$URL" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+echo "== devices"
+"$BIN/ndserve" devices --server "$URL" | tee "$OUT/devices.txt"
+echo "== conformance on cuda:0"
+start=$(date +%s)
+timeout 300 "$BIN/conformance" --server "$URL" --device cuda:0 --timeout-secs 20 \
+    < "$BIN/cases.jsonl" > "$OUT/answers-cuda.jsonl"
+echo "conformance: $(wc -l < "$OUT/answers-cuda.jsonl") answers in $(( $(date +%s) - start )) s"
+"$BIN/ndserve" devices --server "$URL" | tail -n +2
+kill $SERVER 2>/dev/null
+echo "== gpu-bench"
+timeout 240 "$BIN/ndserve" gpu-bench 2>&1 | tee "$OUT/gpu-bench.txt"
+grep -E "WARN|ERROR|GPU" "$OUT/server.log" | head -20

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds what scripts/gpu-check.sh runs on a GPU machine (which has no Rust toolchain and
+# no network): release binaries with the `cuda` feature, stripped, and the NumPy
+# conformance cases, all under target/gpu-check/ (carry that folder).
+#
+#   bash scripts/gpu-prepare.sh            # then, on the GPU machine: bash scripts/gpu-check.sh
+#   python3 ../shared/conformance/check.py target/gpu-check/expected.jsonl OUT/answers-cuda.jsonl
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SHARED="${NDSERVE_SHARED:-$PWD/../shared}"
+export CARGO_INCREMENTAL=0
+cargo build --release --features ndserve-server/cuda --bin ndserve --bin conformance
+mkdir -p target/gpu-check
+for b in ndserve conformance; do
+    strip -o "target/gpu-check/$b" "target/release/$b"
+done
+OPS="$(sed -e 's/#.*//' -e 's/[[:space:]]//g' tests/conformance-ops.txt | grep -v '^$' | paste -sd, -)"
+NDSERVE_SHARED="$SHARED" python3 tests/conformance/extras.py --seed 1 --out target/gpu-check --ops "$OPS"
+ls -la target/gpu-check

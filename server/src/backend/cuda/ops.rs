@@ -1,0 +1,628 @@
+//! The ops that run natively on a CUDA device: every elementwise row (from its `cuda`
+//! expression), `astype`, three-argument `where`, the reshapes (no copy), `transpose`,
+//! `broadcast_to`, the reductions (`sum`, `prod`, `mean`, `max`, `min`, `all`, `any`,
+//! `argmax`, `argmin`) and `matmul` through cuBLAS. [`run`] answers `None` for anything
+//! else (or a layout these kernels don't index), and the worker then runs the CPU kernel
+//! on copies.
+
+use std::sync::Arc;
+
+use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg};
+use ndserve_proto::ops::reduce::{self, ReduceKind};
+use ndserve_proto::ops::{Call, Input, elementwise};
+use ndserve_proto::{Attrs, DType, Error, Meta, Result, Scalar};
+
+use super::codegen::{
+    BLOCK, MAX_RANK, MapInput, MapKernel, Operand, ReduceKernel, broadcast_strides, c_strides,
+    collapse,
+};
+use super::device::{CudaDevice, DeviceArray, driver_error};
+use crate::backend::cpu;
+
+/// One input of a GPU op.
+#[derive(Clone)]
+pub enum GpuInput {
+    /// An array on the op's device.
+    Array(DeviceArray),
+    /// A Python scalar.
+    Scalar(Scalar),
+}
+
+/// A 16-byte kernel argument holding a scalar's bits (the prelude's `Sc`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Sc {
+    w: [u64; 2],
+}
+// SAFETY: plain old data with the layout of the prelude's `struct Sc`.
+unsafe impl DeviceRepr for Sc {}
+
+/// The map kernels' geometry (the prelude's `Geo`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Geo {
+    off: [i64; 3],
+    shape: [i64; MAX_RANK],
+    st: [[i64; MAX_RANK]; 3],
+    rank: i32,
+    pad: i32,
+}
+// SAFETY: plain old data with the layout of the prelude's `struct Geo`.
+unsafe impl DeviceRepr for Geo {}
+
+/// The reductions' geometry (the prelude's `RGeo`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct RGeo {
+    kshape: [i64; MAX_RANK],
+    kst: [i64; MAX_RANK],
+    rshape: [i64; MAX_RANK],
+    rst: [i64; MAX_RANK],
+    krank: i32,
+    rrank: i32,
+}
+// SAFETY: plain old data with the layout of the prelude's `struct RGeo`.
+unsafe impl DeviceRepr for RGeo {}
+
+/// Runs `op` natively on `dev`, or answers `None` when it has no GPU kernel for this call.
+pub fn run(
+    dev: &Arc<CudaDevice>,
+    op: &str,
+    inputs: &[GpuInput],
+    attrs: &Attrs,
+    outs: &[Meta],
+) -> Option<Result<Vec<DeviceArray>>> {
+    let metas: Vec<Input> = inputs
+        .iter()
+        .map(|i| match i {
+            GpuInput::Array(a) => Input::Array(a.meta.clone()),
+            GpuInput::Scalar(s) => Input::Scalar(*s),
+        })
+        .collect();
+    let call = Call {
+        op,
+        inputs: &metas,
+        attrs,
+    };
+    let one = |r: Option<Result<DeviceArray>>| r.map(|r| r.map(|a| vec![a]));
+    if outs.len() != 1 {
+        return None;
+    }
+    let out = &outs[0];
+    if let Some(row) = elementwise::row(op) {
+        return one(elementwise_op(dev, &call, row, inputs, out));
+    }
+    match op {
+        "astype" => one(astype(dev, inputs, out)),
+        "where" if inputs.len() == 3 => one(where3(dev, inputs, out)),
+        "reshape" | "ravel" | "flatten" | "expand_dims" | "squeeze" | "copy" => {
+            one(reshape(&call, inputs, out))
+        }
+        "transpose" => one(transpose(dev, &call, inputs, out)),
+        "broadcast_to" => one(broadcast_to(dev, inputs, out)),
+        "matmul" => one(matmul(dev, inputs, out)),
+        _ if reduce::REDUCTIONS.iter().any(|r| r.0 == op) => {
+            one(reduction(dev, &call, inputs, out))
+        }
+        _ => None,
+    }
+}
+
+fn array(i: &GpuInput) -> Option<&DeviceArray> {
+    match i {
+        GpuInput::Array(a) => Some(a),
+        GpuInput::Scalar(_) => None,
+    }
+}
+
+fn alloc_out(dev: &Arc<CudaDevice>, op: &str, out: &Meta) -> Result<DeviceArray> {
+    let buf = dev.alloc(op, out.nbytes() as usize)?;
+    Ok(DeviceArray {
+        meta: out.clone(),
+        buf: Arc::new(buf),
+    })
+}
+
+/// A scalar in `dtype`, as the CPU kernel casts it, packed into 16 bytes.
+fn scalar_bits(s: &Scalar, dtype: DType) -> Sc {
+    let bytes = cpu::cast::scalar_array(s, dtype).to_le_bytes();
+    let mut b = [0u8; 16];
+    b[..bytes.len()].copy_from_slice(&bytes);
+    Sc {
+        w: [
+            u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
+            u64::from_le_bytes(b[8..].try_into().expect("8 bytes")),
+        ],
+    }
+}
+
+/// How a map kernel reads each input, the geometry, and the scalars.
+struct MapPlan {
+    inputs: Vec<MapInput>,
+    ptrs: [u64; 3],
+    scalars: [Sc; 3],
+    geo: Geo,
+}
+
+/// Plans a map over `inputs` (variables `vars`, cast first to `computes`), broadcast to
+/// `out`; each array input is read with `strides` (None: broadcast C-order strides).
+/// `None` when the merged geometry has more than [`MAX_RANK`] dimensions.
+fn map_plan(
+    inputs: &[GpuInput],
+    vars: &[&'static str],
+    computes: &[DType],
+    out: &Meta,
+    views: &[Option<(i64, Vec<i64>)>],
+) -> Option<MapPlan> {
+    let mut plan = MapPlan {
+        inputs: Vec::new(),
+        ptrs: [0; 3],
+        scalars: [Sc::default(); 3],
+        geo: Geo::default(),
+    };
+    let mut strided: Vec<(usize, i64, Vec<i64>)> = Vec::new();
+    for (k, i) in inputs.iter().enumerate() {
+        let operand = match i {
+            GpuInput::Scalar(s) => {
+                plan.scalars[k] = scalar_bits(s, computes[k]);
+                Operand::Scalar
+            }
+            GpuInput::Array(a) => {
+                plan.ptrs[k] = a.ptr();
+                match views.get(k).cloned().flatten() {
+                    Some((off, st)) => {
+                        strided.push((k, off, st));
+                        Operand::Strided
+                    }
+                    None if a.meta.shape == out.shape => Operand::Contig,
+                    None => {
+                        strided.push((k, 0, broadcast_strides(&a.meta.shape, &out.shape)));
+                        Operand::Strided
+                    }
+                }
+            }
+        };
+        plan.inputs.push(MapInput {
+            var: vars[k],
+            dtype: match i {
+                GpuInput::Scalar(_) => computes[k],
+                GpuInput::Array(a) => a.meta.dtype,
+            },
+            compute: computes[k],
+            operand,
+        });
+    }
+    if !strided.is_empty() {
+        let lists: Vec<Vec<i64>> = strided.iter().map(|s| s.2.clone()).collect();
+        let (shape, sts) = collapse(&out.shape, &lists);
+        if shape.len() > MAX_RANK {
+            return None;
+        }
+        plan.geo.rank = shape.len() as i32;
+        plan.geo.shape[..shape.len()].copy_from_slice(&shape);
+        for ((k, off, _), st) in strided.iter().zip(&sts) {
+            plan.geo.off[*k] = *off;
+            plan.geo.st[*k][..st.len()].copy_from_slice(st);
+        }
+    }
+    Some(plan)
+}
+
+fn grid(dev: &CudaDevice, n: u64) -> u32 {
+    let blocks = n.div_ceil(BLOCK as u64).max(1);
+    blocks.min(dev.sms as u64 * 32) as u32
+}
+
+/// Compiles (once) and launches a map kernel into a new output.
+fn launch_map(
+    dev: &Arc<CudaDevice>,
+    op: &str,
+    expr: &'static str,
+    compute: DType,
+    plan: MapPlan,
+    out: &Meta,
+) -> Option<Result<DeviceArray>> {
+    let k = MapKernel {
+        expr,
+        compute,
+        inputs: plan.inputs,
+        out: out.dtype,
+    };
+    let kernel = dev.kernel(&k.key(), &["nd_map"], || k.source()).ok()?;
+    Some((|| {
+        let dst = alloc_out(dev, op, out)?;
+        let n = out.numel() as u64;
+        if n == 0 {
+            return Ok(dst);
+        }
+        dev.bind()?;
+        let f = kernel.function("nd_map")?;
+        let stream = dev.stream();
+        let mut b = stream.launch_builder(f);
+        for k in 0..3 {
+            b.arg(&plan.ptrs[k]);
+            b.arg(&plan.scalars[k]);
+        }
+        let dst_ptr = dst.ptr();
+        b.arg(&dst_ptr);
+        b.arg(&plan.geo);
+        b.arg(&n);
+        let cfg = LaunchConfig {
+            grid_dim: (grid(dev, n), 1, 1),
+            block_dim: (BLOCK, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        // SAFETY: the arguments match nd_map's parameters (three pointer/scalar pairs,
+        // the output, the geometry, the length); every pointer is a live buffer of this
+        // device holding the elements the geometry addresses, and the stream orders the
+        // launch after the writes of its inputs.
+        unsafe { b.launch(cfg) }.map_err(|e| driver_error(op, e))?;
+        Ok(dst)
+    })())
+}
+
+fn elementwise_op(
+    dev: &Arc<CudaDevice>,
+    call: &Call<'_>,
+    row: &elementwise::Row,
+    inputs: &[GpuInput],
+    out: &Meta,
+) -> Option<Result<DeviceArray>> {
+    let expr = row.cuda?;
+    let plan = match elementwise::plan(call) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e)),
+    };
+    // Integer powers raise for negative exponents: the CPU kernel checks.
+    if call.op == "power" && !plan.compute.is_inexact() {
+        return None;
+    }
+    let vars: &[&'static str] = if inputs.len() == 1 {
+        &["x"]
+    } else {
+        &["a", "b"]
+    };
+    let computes = vec![plan.compute; inputs.len()];
+    let mp = map_plan(inputs, vars, &computes, out, &[])?;
+    launch_map(dev, call.op, expr, plan.compute, mp, out)
+}
+
+fn astype(dev: &Arc<CudaDevice>, inputs: &[GpuInput], out: &Meta) -> Option<Result<DeviceArray>> {
+    let a = array(inputs.first()?)?;
+    if a.meta.dtype == out.dtype && a.meta.shape == out.shape {
+        return Some(Ok(a.with_meta(out.clone())));
+    }
+    if a.meta.shape != out.shape {
+        return None;
+    }
+    let mp = map_plan(inputs, &["x"], &[out.dtype], out, &[])?;
+    launch_map(dev, "astype", "x", out.dtype, mp, out)
+}
+
+fn where3(dev: &Arc<CudaDevice>, inputs: &[GpuInput], out: &Meta) -> Option<Result<DeviceArray>> {
+    let computes = [DType::Bool, out.dtype, out.dtype];
+    let mp = map_plan(inputs, &["c", "x", "y"], &computes, out, &[])?;
+    launch_map(dev, "where", "c ? x : y", out.dtype, mp, out)
+}
+
+/// Reshapes of C-order data are the same buffer under a new meta.
+fn reshape(call: &Call<'_>, inputs: &[GpuInput], out: &Meta) -> Option<Result<DeviceArray>> {
+    let a = array(inputs.first()?)?;
+    if call.op != "copy"
+        && call
+            .attrs
+            .str(call.op, "order")
+            .ok()
+            .flatten()
+            .is_some_and(|o| o != "C")
+    {
+        return None;
+    }
+    if a.meta.numel() != out.numel() || a.meta.dtype != out.dtype {
+        return None;
+    }
+    Some(Ok(a.with_meta(out.clone())))
+}
+
+fn transpose(
+    dev: &Arc<CudaDevice>,
+    call: &Call<'_>,
+    inputs: &[GpuInput],
+    out: &Meta,
+) -> Option<Result<DeviceArray>> {
+    let a = array(inputs.first()?)?;
+    let perm = match ndserve_proto::ops::shape_ops::transpose_perm(call) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e)),
+    };
+    let st = c_strides(&a.meta.shape);
+    let view = perm.iter().map(|&p| st[p]).collect();
+    let mp = map_plan(inputs, &["x"], &[a.meta.dtype], out, &[Some((0, view))])?;
+    launch_map(dev, "transpose", "x", a.meta.dtype, mp, out)
+}
+
+fn broadcast_to(
+    dev: &Arc<CudaDevice>,
+    inputs: &[GpuInput],
+    out: &Meta,
+) -> Option<Result<DeviceArray>> {
+    let a = array(inputs.first()?)?;
+    let mp = map_plan(&inputs[..1], &["x"], &[a.meta.dtype], out, &[])?;
+    launch_map(dev, "broadcast_to", "x", a.meta.dtype, mp, out)
+}
+
+/// Bytes of a reduction's accumulator (the prelude's `A`).
+fn acc_bytes(kind: ReduceKind, compute: DType) -> usize {
+    let t = match compute {
+        DType::Float16 | DType::BFloat16 => 4,
+        d => d.itemsize(),
+    };
+    match kind {
+        ReduceKind::Truth => 1,
+        ReduceKind::Extreme | ReduceKind::Arg => t.div_ceil(8) * 8 + 8,
+        _ => t,
+    }
+}
+
+fn reduction(
+    dev: &Arc<CudaDevice>,
+    call: &Call<'_>,
+    inputs: &[GpuInput],
+    out: &Meta,
+) -> Option<Result<DeviceArray>> {
+    let a = array(inputs.first()?)?;
+    let plan = match reduce::plan(call) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e)),
+    };
+    let shape = &a.meta.shape;
+    let st = c_strides(shape);
+    let (mut kshape, mut kst, mut rshape, mut rst) = (vec![], vec![], vec![], vec![]);
+    for d in 0..shape.len() {
+        if plan.axes.contains(&d) {
+            rshape.push(shape[d]);
+            rst.push(st[d]);
+        } else {
+            kshape.push(shape[d]);
+            kst.push(st[d]);
+        }
+    }
+    let m: usize = kshape.iter().product();
+    let k: usize = rshape.iter().product();
+    // Empty reductions (identities, or NumPy's errors) are the CPU kernel's.
+    if m == 0 || k == 0 {
+        return None;
+    }
+    let (ks, kst) = collapse(&kshape, &[kst]);
+    let (rs, rst) = collapse(&rshape, &[rst]);
+    if ks.len() > MAX_RANK || rs.len() > MAX_RANK {
+        return None;
+    }
+    let mut g = RGeo {
+        krank: ks.len() as i32,
+        rrank: rs.len() as i32,
+        ..RGeo::default()
+    };
+    g.kshape[..ks.len()].copy_from_slice(&ks);
+    g.kst[..ks.len()].copy_from_slice(&kst[0]);
+    g.rshape[..rs.len()].copy_from_slice(&rs);
+    g.rst[..rs.len()].copy_from_slice(&rst[0]);
+    let op_name: &'static str = reduce::REDUCTIONS.iter().find(|r| r.0 == call.op)?.0;
+    let rk = ReduceKernel {
+        op: op_name,
+        kind: plan.kind,
+        input: a.meta.dtype,
+        compute: plan.compute,
+        out: out.dtype,
+    };
+    let kernel = dev
+        .kernel(
+            &rk.key(),
+            &["nd_reduce1", "nd_reduce2", "nd_reduce_narrow"],
+            || rk.source(),
+        )
+        .ok()?;
+    let (m, k) = (m as u64, k as u64);
+    // Enough blocks to fill the device: split long reductions, two passes.
+    let want = dev.sms as u64 * 8;
+    let splits = if k <= 32 {
+        0
+    } else if m >= want {
+        1
+    } else {
+        want.div_ceil(m).min(k.div_ceil(8 * BLOCK as u64)).max(1)
+    };
+    if m * splits.max(1) > i32::MAX as u64 {
+        return None;
+    }
+    Some((|| {
+        let dst = alloc_out(dev, call.op, out)?;
+        dev.bind()?;
+        let stream = dev.stream();
+        let count = k as f64;
+        let src = a.ptr();
+        let dst_ptr = dst.ptr();
+        if splits == 0 {
+            let f = kernel.function("nd_reduce_narrow")?;
+            let mut b = stream.launch_builder(f);
+            b.arg(&src)
+                .arg(&dst_ptr)
+                .arg(&g)
+                .arg(&m)
+                .arg(&k)
+                .arg(&count);
+            let cfg = LaunchConfig {
+                grid_dim: (grid(dev, m), 1, 1),
+                block_dim: (BLOCK, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            // SAFETY: arguments match nd_reduce_narrow's; `src` holds the input the
+            // geometry addresses and `dst` its `m` results.
+            unsafe { b.launch(cfg) }.map_err(|e| driver_error(call.op, e))?;
+            return Ok(dst);
+        }
+        let chunk = k.div_ceil(splits).div_ceil(BLOCK as u64) * BLOCK as u64;
+        let scratch = if splits > 1 {
+            Some(dev.alloc(
+                call.op,
+                (m * splits) as usize * acc_bytes(plan.kind, plan.compute),
+            )?)
+        } else {
+            None
+        };
+        let partial = scratch.as_ref().map_or(0, |s| s.ptr);
+        let f1 = kernel.function("nd_reduce1")?;
+        let mut b = stream.launch_builder(f1);
+        b.arg(&src)
+            .arg(&partial)
+            .arg(&dst_ptr)
+            .arg(&g)
+            .arg(&k)
+            .arg(&chunk)
+            .arg(&splits)
+            .arg(&count);
+        let cfg = LaunchConfig {
+            grid_dim: ((m * splits) as u32, 1, 1),
+            block_dim: (BLOCK, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        // SAFETY: arguments match nd_reduce1's; `partial` holds `m * splits` accumulators
+        // when `splits > 1` (and is unused otherwise), `dst` holds `m` results.
+        unsafe { b.launch(cfg) }.map_err(|e| driver_error(call.op, e))?;
+        if splits > 1 {
+            let f2 = kernel.function("nd_reduce2")?;
+            let mut b = stream.launch_builder(f2);
+            b.arg(&partial).arg(&dst_ptr).arg(&splits).arg(&count);
+            let cfg = LaunchConfig {
+                grid_dim: (m as u32, 1, 1),
+                block_dim: (BLOCK, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            // SAFETY: arguments match nd_reduce2's; the first pass, queued before on the
+            // same stream, filled `partial`. The scratch buffer goes back to the pool after
+            // this launch is queued, and any reuse is queued after it.
+            unsafe { b.launch(cfg) }.map_err(|e| driver_error(call.op, e))?;
+        }
+        drop(scratch);
+        Ok(dst)
+    })())
+}
+
+/// cuBLAS's data type, compute type and scalar bytes of alpha = 1 / beta = 0.
+fn blas_types(
+    d: DType,
+) -> Option<(
+    cudarc::cublas::sys::cudaDataType,
+    cudarc::cublas::sys::cublasComputeType_t,
+    Vec<u8>,
+    Vec<u8>,
+)> {
+    use cudarc::cublas::sys::cublasComputeType_t::*;
+    use cudarc::cublas::sys::cudaDataType::*;
+    let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let f64s = |v: &[f64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    Some(match d {
+        DType::Float16 => (CUDA_R_16F, CUBLAS_COMPUTE_32F, f32s(&[1.0]), f32s(&[0.0])),
+        DType::BFloat16 => (CUDA_R_16BF, CUBLAS_COMPUTE_32F, f32s(&[1.0]), f32s(&[0.0])),
+        DType::Float32 => (CUDA_R_32F, CUBLAS_COMPUTE_32F, f32s(&[1.0]), f32s(&[0.0])),
+        DType::Float64 => (CUDA_R_64F, CUBLAS_COMPUTE_64F, f64s(&[1.0]), f64s(&[0.0])),
+        DType::Complex64 => (
+            CUDA_C_32F,
+            CUBLAS_COMPUTE_32F,
+            f32s(&[1.0, 0.0]),
+            f32s(&[0.0, 0.0]),
+        ),
+        DType::Complex128 => (
+            CUDA_C_64F,
+            CUBLAS_COMPUTE_64F,
+            f64s(&[1.0, 0.0]),
+            f64s(&[0.0, 0.0]),
+        ),
+        _ => return None,
+    })
+}
+
+fn matmul(dev: &Arc<CudaDevice>, inputs: &[GpuInput], out: &Meta) -> Option<Result<DeviceArray>> {
+    let (a, b) = (array(inputs.first()?)?, array(inputs.get(1)?)?);
+    if a.meta.dtype != out.dtype || b.meta.dtype != out.dtype {
+        return None;
+    }
+    let (dt, ct, alpha, beta) = blas_types(out.dtype)?;
+    let (ash, bsh) = (&a.meta.shape, &b.meta.shape);
+    if ash.is_empty() || bsh.is_empty() {
+        return None;
+    }
+    let kdim = *ash.last()?;
+    let mdim = if ash.len() >= 2 {
+        ash[ash.len() - 2]
+    } else {
+        1
+    };
+    let ndim = if bsh.len() >= 2 { *bsh.last()? } else { 1 };
+    if mdim == 0 || ndim == 0 || kdim == 0 || out.numel() == 0 {
+        return None;
+    }
+    let batch = out.numel() / (mdim * ndim);
+    let a_batch = a.meta.numel() / (mdim * kdim);
+    let b_batch = b.meta.numel() / (kdim * ndim);
+    let stride = |n: usize, per: usize| -> Option<i64> {
+        if n == batch {
+            Some(per as i64)
+        } else if n == 1 {
+            Some(0)
+        } else {
+            None
+        }
+    };
+    let sa = stride(a_batch, mdim * kdim)?;
+    let sb = stride(b_batch, kdim * ndim)?;
+    // A batched operand must have the output's batch dimensions, not a broadcast of them.
+    let out_batch = &out.shape[..out.shape.len().saturating_sub(2).min(out.shape.len())];
+    let batch_of = |s: &[usize]| s[..s.len().saturating_sub(2)].to_vec();
+    if (sa != 0 && ash.len() > 2 && batch_of(ash) != out_batch)
+        || (sb != 0 && bsh.len() > 2 && batch_of(bsh) != out_batch)
+    {
+        return None;
+    }
+    let int = |v: usize| i32::try_from(v).ok();
+    let (m, n, k, batch_i) = (int(mdim)?, int(ndim)?, int(kdim)?, int(batch)?);
+    Some((|| {
+        let dst = alloc_out(dev, "matmul", out)?;
+        let (pa, pb, pc) = (a.ptr(), b.ptr(), dst.ptr());
+        dev.with_blas(|blas| {
+            // Row-major C = A B is column-major C^T = B^T A^T: swap the operands.
+            // SAFETY: the pointers are live buffers of this device whose sizes match the
+            // dimensions and strides given; alpha and beta point at scalars of the compute
+            // type; the handle runs on the device's stream.
+            unsafe {
+                cudarc::cublas::result::gemm_strided_batched_ex(
+                    *blas.handle(),
+                    cudarc::cublas::sys::cublasOperation_t::CUBLAS_OP_N,
+                    cudarc::cublas::sys::cublasOperation_t::CUBLAS_OP_N,
+                    n,
+                    m,
+                    k,
+                    alpha.as_ptr().cast(),
+                    pb as *const std::ffi::c_void,
+                    dt,
+                    n,
+                    sb,
+                    pa as *const std::ffi::c_void,
+                    dt,
+                    k,
+                    sa,
+                    beta.as_ptr().cast(),
+                    pc as *mut std::ffi::c_void,
+                    dt,
+                    n,
+                    (mdim * ndim) as i64,
+                    batch_i,
+                    ct,
+                    cudarc::cublas::sys::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+                )
+            }
+        })?
+        .map_err(|e| Error::internal("matmul", format!("cuBLAS: {e:?}")))?;
+        Ok(dst)
+    })())
+}

@@ -1,0 +1,193 @@
+//! The worker's GPUs (feature `cuda`): which device an op or upload goes to, the native
+//! kernels, and the CPU fallback for ops without one.
+//!
+//! An op runs on the device its call names (`cuda:0`), else on the GPU of its first GPU
+//! input, else on the CPU. Inputs elsewhere are copied to that device for the op. An op
+//! with no GPU kernel runs the CPU kernel on host copies of its inputs and copies its
+//! results back, so no op fails because of the device; each device counts these
+//! fallbacks in its description, and each is logged at debug level.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use ndserve_proto::{Error, Meta, Result};
+
+use super::local::{LocalWorker, Stored};
+use super::{DeviceStatus, Worker, WorkerCall, WorkerInput};
+use crate::backend::cpu::{CpuInput, HostArray};
+use crate::backend::cuda::device::{self, ArrayCount, CudaDevice, DeviceArray};
+use crate::backend::cuda::ops::{self, GpuInput};
+
+/// An array on one of the worker's GPUs.
+#[derive(Clone)]
+pub struct GpuArray {
+    /// The worker's index of the device (`cuda:N`).
+    pub device: usize,
+    /// The data.
+    pub array: DeviceArray,
+    _count: Arc<ArrayCount>,
+}
+
+/// The worker's GPUs, with one log line either way.
+pub fn discover(worker: &str) -> Vec<Arc<CudaDevice>> {
+    match device::discover() {
+        Ok(devices) => {
+            for d in &devices {
+                tracing::info!(
+                    worker,
+                    device = %format!("cuda:{}", d.ordinal),
+                    model = %d.model,
+                    total_bytes = d.total,
+                    limit_bytes = d.limit,
+                    "GPU device"
+                );
+            }
+            devices
+        }
+        Err(reason) => {
+            tracing::info!(worker, %reason, "no GPU: this worker serves its CPU only");
+            Vec::new()
+        }
+    }
+}
+
+impl LocalWorker {
+    pub(super) fn gpu_devices(&self) -> Vec<DeviceStatus> {
+        self.gpus
+            .iter()
+            .map(|d| DeviceStatus {
+                name: format!("{}/cuda:{}", self.name(), d.ordinal),
+                kind: "cuda".into(),
+                live_arrays: d.live_arrays(),
+                live_bytes: d.live_bytes(),
+                memory_limit: d.limit,
+                description: d.description(),
+            })
+            .collect()
+    }
+
+    /// The GPU a device name (`cuda:N`) means; `None` for any other device.
+    pub(super) fn gpu_index(&self, op: &str, device: &str) -> Result<Option<usize>> {
+        let Some(rest) = device.strip_prefix("cuda:") else {
+            return Ok(None);
+        };
+        match rest.parse::<usize>() {
+            Ok(i) if i < self.gpus.len() => Ok(Some(i)),
+            _ => Err(Error::invalid(
+                op,
+                "device",
+                format!(
+                    "worker {} has no device '{device}'; it has cpu:0 and {} GPU(s)",
+                    self.name(),
+                    self.gpus.len()
+                ),
+            )),
+        }
+    }
+
+    /// The GPU an op runs on, if any.
+    pub(super) fn gpu_target(&self, call: &WorkerCall) -> Result<Option<usize>> {
+        if !call.device.is_empty() {
+            return self.gpu_index(&call.op, &call.device);
+        }
+        for i in &call.inputs {
+            if let WorkerInput::Array(id) = i
+                && let Ok(Stored::Gpu(g)) = self.lookup(*id)
+            {
+                return Ok(Some(g.device));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The device address of GPU array `id`.
+    pub(super) fn gpu_ptr(&self, id: u64) -> Result<u64> {
+        match self.lookup(id)? {
+            Stored::Gpu(g) => Ok(g.array.ptr()),
+            Stored::Host(_) => Err(Error::internal(
+                "cuda",
+                format!("array {id} is not on a GPU"),
+            )),
+        }
+    }
+
+    pub(super) fn wrap_gpu(&self, device: usize, array: DeviceArray) -> GpuArray {
+        GpuArray {
+            device,
+            array,
+            _count: Arc::new(self.gpus[device].count_array()),
+        }
+    }
+
+    /// A GPU array's meta and little-endian bytes.
+    pub(super) fn gpu_bytes(&self, g: &GpuArray) -> Result<(Meta, Bytes)> {
+        let bytes = self.gpus[g.device].download("fetch", &g.array)?;
+        Ok((g.array.meta.clone(), bytes))
+    }
+
+    /// A GPU array copied to the host.
+    pub(super) fn gpu_to_host(&self, g: &GpuArray) -> Result<HostArray> {
+        let (meta, bytes) = self.gpu_bytes(g)?;
+        HostArray::from_le_bytes(&meta, &bytes)
+    }
+
+    /// Little-endian bytes copied to GPU `device`.
+    pub(super) fn host_to_gpu(
+        &self,
+        device: usize,
+        op: &str,
+        meta: Meta,
+        data: &[u8],
+    ) -> Result<GpuArray> {
+        let a = self.gpus[device].upload(op, meta, data)?;
+        Ok(self.wrap_gpu(device, a))
+    }
+
+    /// Runs `call` on GPU `d`: natively, or the CPU kernel on copies.
+    pub(super) async fn run_on_gpu(&self, d: usize, call: WorkerCall) -> Result<Vec<Meta>> {
+        let dev = self.gpus[d].clone();
+        let mut inputs = Vec::with_capacity(call.inputs.len());
+        for i in &call.inputs {
+            inputs.push(match i {
+                WorkerInput::Scalar(s) => GpuInput::Scalar(*s),
+                WorkerInput::Array(id) => GpuInput::Array(match self.lookup(*id)? {
+                    Stored::Gpu(g) if g.device == d => g.array,
+                    Stored::Gpu(g) => {
+                        let (meta, bytes) = self.gpu_bytes(&g)?;
+                        dev.upload(&call.op, meta, &bytes)?
+                    }
+                    Stored::Host(h) => dev.upload(&call.op, h.meta(), &h.to_le_bytes())?,
+                }),
+            });
+        }
+        let arrays = match ops::run(&dev, &call.op, &inputs, &call.attrs, &call.output_metas) {
+            Some(r) => r?,
+            None => {
+                dev.fallbacks.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(op = %call.op, device = d, "no GPU kernel: the CPU kernel runs on copies");
+                let host = inputs
+                    .iter()
+                    .map(|i| match i {
+                        GpuInput::Scalar(s) => Ok(CpuInput::Scalar(*s)),
+                        GpuInput::Array(a) => {
+                            let b = dev.download(&call.op, a)?;
+                            HostArray::from_le_bytes(&a.meta, &b).map(CpuInput::Array)
+                        }
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let outs = self.compute(&call, host).await?;
+                outs.iter()
+                    .map(|h| dev.upload(&call.op, h.meta(), &h.to_le_bytes()))
+                    .collect::<Result<Vec<_>>>()?
+            }
+        };
+        let metas = arrays.iter().map(|a| a.meta.clone()).collect();
+        let stored = arrays
+            .into_iter()
+            .map(|a| Stored::Gpu(self.wrap_gpu(d, a)))
+            .collect();
+        self.store(&call.outputs, stored);
+        Ok(metas)
+    }
+}

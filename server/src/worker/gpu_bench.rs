@@ -1,0 +1,244 @@
+//! `ndserve gpu-bench` (feature `cuda`): the GPU figures of issue 5, each as a ratio to a
+//! limit measured in the same run on the same device.
+//!
+//! | row | ratio against |
+//! |---|---|
+//! | `add_f32` | device-to-device copy bandwidth (bytes moved / time) |
+//! | `sum_f32` | the same copy bandwidth |
+//! | `matmul_f32_N` | cuBLAS SGEMM called directly on the same buffers |
+//! | `dispatch_small_add` | a bare launch of the same kernel (time per op, lower is better) |
+//!
+//! Ops run through the worker ([`LocalWorker::run_op`]), as the server runs them, with
+//! the data already on the device; every timing ends with a device synchronize.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use cudarc::driver::{LaunchConfig, PushKernelArg};
+use ndserve_proto::{Attrs, DType, Meta, Result};
+
+use super::local::{LocalWorker, Stored};
+use super::{Worker, WorkerCall, WorkerInput};
+use crate::backend::cuda::device::CudaDevice;
+
+/// One measured row.
+pub struct Row {
+    /// Name.
+    pub name: String,
+    /// The measured figure.
+    pub value: f64,
+    /// Its unit.
+    pub unit: &'static str,
+    /// The ratio to the reference measured in the same run.
+    pub ratio: f64,
+    /// What the issue asks of the ratio.
+    pub target: &'static str,
+}
+
+fn call(op: &str, inputs: &[u64], out: u64, meta: Meta) -> WorkerCall {
+    WorkerCall {
+        op: op.into(),
+        inputs: inputs.iter().map(|&i| WorkerInput::Array(i)).collect(),
+        outputs: vec![out],
+        output_metas: vec![meta],
+        attrs: Attrs::default(),
+        device: "cuda:0".into(),
+    }
+}
+
+/// Seconds per repetition of `f`, the best of `reps` timed batches of `iters`, each ended
+/// by a device synchronize.
+fn time(dev: &CudaDevice, reps: usize, iters: usize, mut f: impl FnMut()) -> Result<f64> {
+    f();
+    dev.sync("bench")?;
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        dev.sync("bench")?;
+        best = best.min(t.elapsed().as_secs_f64() / iters as f64);
+    }
+    Ok(best)
+}
+
+/// Runs the GPU benchmarks on `cuda:0` (`quick`: smaller sizes).
+pub async fn run(quick: bool) -> Result<Vec<Row>> {
+    let worker = LocalWorker::new("bench", 0, 1 << 30)?;
+    let Some(dev) = worker.gpus.first().cloned() else {
+        return Err(ndserve_proto::Error::invalid(
+            "gpu-bench",
+            "device",
+            "no CUDA device (see the log line above)",
+        ));
+    };
+    let mut rows = Vec::new();
+    let n: usize = if quick { 1 << 24 } else { 1 << 28 };
+    let meta = Meta::new(DType::Float32, vec![n]);
+    let bytes = n * 4;
+    // Inputs are uninitialised device memory: the timings don't depend on the values.
+    let fresh = |id: u64| -> Result<()> {
+        let buf = dev.alloc("bench", bytes)?;
+        let a = crate::backend::cuda::device::DeviceArray {
+            meta: meta.clone(),
+            buf: Arc::new(buf),
+        };
+        worker.store(&[id], vec![Stored::Gpu(worker.wrap_gpu(0, a))]);
+        Ok(())
+    };
+    fresh(1)?;
+    fresh(2)?;
+    let (pa, pb) = (worker.gpu_ptr(1)?, worker.gpu_ptr(2)?);
+    let copy = time(&dev, 5, 5, || {
+        let _ = dev.copy("bench", pb, pa, bytes);
+    })?;
+    let copy_bw = 2.0 * bytes as f64 / copy;
+    rows.push(Row {
+        name: "copy_d2d_f32".into(),
+        value: copy_bw / 1e9,
+        unit: "GB/s",
+        ratio: 1.0,
+        target: "reference",
+    });
+    let mut out = 100u64;
+    let mut run = |op: &str, inputs: &[u64], m: Meta| {
+        out += 1;
+        let c = call(op, inputs, out, m);
+        let w = &worker;
+        let r = futures::executor::block_on(w.run_op(c));
+        futures::executor::block_on(w.free(&[out]));
+        r
+    };
+    run("add", &[1, 2], meta.clone())?;
+    let add = time(&dev, 5, 5, || {
+        let _ = run("add", &[1, 2], meta.clone());
+    })?;
+    let add_bw = 3.0 * bytes as f64 / add;
+    rows.push(Row {
+        name: format!("add_f32_{n}"),
+        value: add_bw / 1e9,
+        unit: "GB/s",
+        ratio: add_bw / copy_bw,
+        target: ">= 0.8",
+    });
+    let scalar = Meta::new(DType::Float32, vec![]);
+    let sum = time(&dev, 5, 5, || {
+        let _ = run("sum", &[1], scalar.clone());
+    })?;
+    let sum_bw = bytes as f64 / sum;
+    rows.push(Row {
+        name: format!("sum_f32_{n}"),
+        value: sum_bw / 1e9,
+        unit: "GB/s",
+        ratio: sum_bw / copy_bw,
+        target: ">= 0.8",
+    });
+    for size in if quick { vec![1024] } else { vec![4096, 8192] } {
+        let m = Meta::new(DType::Float32, vec![size, size]);
+        let mb = size * size * 4;
+        for id in [3, 4, 5] {
+            let buf = dev.alloc("bench", mb)?;
+            let a = crate::backend::cuda::device::DeviceArray {
+                meta: m.clone(),
+                buf: Arc::new(buf),
+            };
+            worker.store(&[id], vec![Stored::Gpu(worker.wrap_gpu(0, a))]);
+        }
+        let ours = time(&dev, 3, 3, || {
+            let _ = run("matmul", &[3, 4], m.clone());
+        })?;
+        let (a, b, c) = (worker.gpu_ptr(3)?, worker.gpu_ptr(4)?, worker.gpu_ptr(5)?);
+        let direct = time(&dev, 3, 3, || {
+            let _ = dev.with_blas(|blas| {
+                let (alpha, beta) = (1.0f32, 0.0f32);
+                let s = size as i32;
+                // SAFETY: three live size x size f32 buffers of this device.
+                unsafe {
+                    cudarc::cublas::result::sgemm(
+                        *blas.handle(),
+                        cudarc::cublas::sys::cublasOperation_t::CUBLAS_OP_N,
+                        cudarc::cublas::sys::cublasOperation_t::CUBLAS_OP_N,
+                        s,
+                        s,
+                        s,
+                        &alpha,
+                        b as *const f32,
+                        s,
+                        a as *const f32,
+                        s,
+                        &beta,
+                        c as *mut f32,
+                        s,
+                    )
+                }
+            });
+        })?;
+        let flops = 2.0 * (size as f64).powi(3);
+        rows.push(Row {
+            name: format!("matmul_f32_{size}"),
+            value: flops / ours / 1e12,
+            unit: "TFLOP/s",
+            ratio: direct / ours,
+            target: ">= 0.95",
+        });
+        worker.free(&[3, 4, 5]).await;
+    }
+    // Dispatch: a 1024-element add through the worker against a bare launch of a kernel.
+    let small = Meta::new(DType::Float32, vec![1024]);
+    for id in [6, 7] {
+        worker
+            .put(
+                id,
+                small.clone(),
+                bytes::Bytes::from(vec![0u8; 4096]),
+                "cuda:0",
+            )
+            .await?;
+    }
+    run("add", &[6, 7], small.clone())?;
+    let ours = time(&dev, 5, 200, || {
+        let _ = run("add", &[6, 7], small.clone());
+    })?;
+    let k = dev
+        .kernel(
+            "bench|bare",
+            &["bare"],
+            || "extern \"C\" __global__ void bare(float* o, const float* a, const float* b, unsigned long long n) { unsigned long long i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) o[i] = a[i] + b[i]; }".into(),
+        )
+        .map_err(|e| ndserve_proto::Error::internal("gpu-bench", e))?;
+    let f = k.function("bare")?;
+    let (x, y) = (worker.gpu_ptr(6)?, worker.gpu_ptr(7)?);
+    let o = dev.alloc("bench", 4096)?;
+    let len = 1024u64;
+    let bare = time(&dev, 5, 200, || {
+        let mut b = dev.stream().launch_builder(f);
+        b.arg(&o.ptr).arg(&x).arg(&y).arg(&len);
+        // SAFETY: the arguments match `bare`'s parameters; all buffers hold 1024 floats.
+        let _ = unsafe { b.launch(LaunchConfig::for_num_elems(1024)) };
+    })?;
+    rows.push(Row {
+        name: "dispatch_small_add".into(),
+        value: ours * 1e6,
+        unit: "us/op",
+        ratio: ours / bare,
+        target: "<= 2 (x a bare launch)",
+    });
+    worker.clear();
+    Ok(rows)
+}
+
+/// The rows as a table.
+pub fn table(rows: &[Row]) -> String {
+    let mut s = format!(
+        "{:<26} {:>12} {:<8} {:>8}  {}\n",
+        "BENCH", "VALUE", "UNIT", "RATIO", "TARGET"
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "{:<26} {:>12.3} {:<8} {:>8.3}  {}\n",
+            r.name, r.value, r.unit, r.ratio, r.target
+        ));
+    }
+    s
+}
