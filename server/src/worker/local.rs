@@ -373,3 +373,44 @@ fn return_free_memory_to_os() {
         Err(_) => collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndserve_proto::{DType, ErrorCode};
+
+    /// On a machine without a GPU (or a build without `cuda`), the worker has its CPU only
+    /// and names it when asked for another device.
+    #[tokio::test]
+    async fn a_device_the_worker_lacks_is_a_clear_error() {
+        let w = LocalWorker::new("w", 1, 1 << 20).unwrap();
+        #[cfg(feature = "cuda")]
+        if !w.gpus.is_empty() {
+            eprintln!("SKIPPED: this machine has a GPU");
+            return;
+        }
+        assert_eq!(w.devices().len(), 1);
+        let meta = Meta::new(DType::Float32, vec![1]);
+        let e = w
+            .put(1, meta.clone(), Bytes::from(vec![0u8; 4]), "cuda:0")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument);
+        assert!(e.to_string().contains("cuda:0"), "{e}");
+        w.put(1, meta.clone(), Bytes::from(vec![0u8; 4]), "cpu:0")
+            .await
+            .unwrap();
+        let call = WorkerCall {
+            op: "negative".into(),
+            inputs: vec![WorkerInput::Array(1)],
+            outputs: vec![2],
+            output_metas: vec![meta],
+            attrs: Default::default(),
+            device: "cuda:1".into(),
+        };
+        let e = w.run_op(call).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument);
+        assert!(e.to_string().contains("negative"), "{e}");
+        assert_eq!(w.device_of(1).as_deref(), Some("w/cpu:0"));
+    }
+}

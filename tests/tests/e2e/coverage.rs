@@ -63,7 +63,12 @@ fn generate() -> String {
          tracked known failures (`tests/conformance-known-failures.txt`); `unit` when the op has no\n  \
          conformance spec yet and its kernel is tested against NumPy values in unit and end-to-end\n  \
          tests; `—` when not implemented yet.\n\
-         - **GPU**: the CUDA backend is not built yet (issue 5); every op is `—`.\n\n",
+         - **GPU** (`cuda` builds): `kernel` when the op has a CUDA kernel (NVRTC-compiled from the\n  \
+         op's definition; calls whose dtype or layout it doesn't index run as below); `CPU copy`\n  \
+         when the worker runs the CPU kernel on host copies of GPU inputs and copies the result\n  \
+         back, so the op works on GPU arrays all the same; `—` when the CPU has no kernel either.\n  \
+         Every kernel compiles in CI; their conformance on a GPU is pending a GPU machine\n  \
+         (`scripts/gpu-check.sh`).\n\n",
     );
     let (mut total, mut done) = (0, 0);
     let mut group = String::new();
@@ -94,7 +99,14 @@ fn generate() -> String {
             done += 1;
         }
         let summary = def.map(|d| d.summary).unwrap_or("");
-        out.push_str(&format!("| `{name}` | {cpu} | — | {summary} |\n"));
+        let gpu = if cpu == "—" {
+            "—"
+        } else if ndserve_server::backend::cuda::is_native(name) {
+            "kernel"
+        } else {
+            "CPU copy"
+        };
+        out.push_str(&format!("| `{name}` | {cpu} | {gpu} | {summary} |\n"));
     }
     out.push_str(&format!(
         "\n**{done} of {total} functions supported on the CPU.**\n"

@@ -13,3 +13,29 @@ pub mod device;
 mod nvrtc_check;
 #[cfg(feature = "cuda")]
 pub mod ops;
+
+/// Ops with a GPU kernel besides the elementwise rows and the reductions (the arms of
+/// `ops::run`); the coverage table's GPU column reads [`is_native`].
+pub const NATIVE_OPS: &[&str] = &[
+    "astype",
+    "where",
+    "reshape",
+    "ravel",
+    "flatten",
+    "expand_dims",
+    "squeeze",
+    "copy",
+    "transpose",
+    "broadcast_to",
+    "matmul",
+];
+
+/// Whether `op` has a GPU kernel (for some dtypes and layouts; other calls of it run the
+/// CPU kernel on copies).
+pub fn is_native(op: &str) -> bool {
+    NATIVE_OPS.contains(&op)
+        || ndserve_proto::ops::elementwise::row(op).is_some_and(|r| r.cuda.is_some())
+        || ndserve_proto::ops::reduce::REDUCTIONS
+            .iter()
+            .any(|r| r.0 == op)
+}

@@ -84,6 +84,7 @@ pub fn run(
         inputs: &metas,
         attrs,
     };
+    // The arms below are `super::NATIVE_OPS` (plus the elementwise rows and reductions).
     let one = |r: Option<Result<DeviceArray>>| r.map(|r| r.map(|a| vec![a]));
     if outs.len() != 1 {
         return None;
