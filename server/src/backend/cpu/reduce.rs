@@ -92,6 +92,40 @@ pub(crate) trait RElem: Element + Cast {
     fn highest() -> Self;
     /// Nonzero (NaN is true).
     fn truthy(self) -> bool;
+    /// The largest (`MAX`) or smallest element of a non-empty slice, NaN if it holds one,
+    /// where this type has a branch-free path that vectorises; `None` otherwise.
+    #[inline(always)]
+    fn fast_extreme<const MAX: bool>(c: &[Self]) -> Option<Self> {
+        let _ = c;
+        None
+    }
+}
+
+/// [`RElem::fast_extreme`] of a float slice: a plain max (or min) per lane, which compiles to
+/// vector max/min instructions, and a separate NaN flag per lane; NaN if any element is.
+#[inline(always)]
+fn float_extreme<F: num_traits::Float, const MAX: bool>(c: &[F]) -> F {
+    const L: usize = 16;
+    let mut acc = [c[0]; L];
+    let mut nan = [false; L];
+    let mut rows = c.chunks_exact(L);
+    for row in &mut rows {
+        for j in 0..L {
+            let x = row[j];
+            nan[j] |= x.is_nan();
+            let take = if MAX { x > acc[j] } else { x < acc[j] };
+            acc[j] = if take { x } else { acc[j] };
+        }
+    }
+    let mut m = acc[0];
+    let mut any_nan = nan.iter().any(|&n| n);
+    for &x in acc[1..].iter().chain(rows.remainder()) {
+        any_nan |= x.is_nan();
+        if (MAX && x > m) || (!MAX && x < m) {
+            m = x;
+        }
+    }
+    if any_nan || m.is_nan() { F::nan() } else { m }
 }
 
 /// NumPy's pairwise summation (blocks of 128 with 8 accumulators), in `A`.
@@ -267,7 +301,7 @@ impl RElem for bool {
 /// Real floats: sums in f64 (pairwise), products in `$P`; `$mean` gives `sum / n` rounded
 /// as NumPy's mean rounds it (float16 divides in float32).
 macro_rules! float_relem {
-    ($($T:ty, $P:ty, $to:expr, $lane:expr, $from_f64:expr, $to_p:expr, $from_p:expr, $mean:expr;)*) => {$(
+    ($($T:ty, $P:ty, $to:expr, $lane:expr, $from_f64:expr, $to_p:expr, $from_p:expr, $mean:expr, $fast:expr;)*) => {$(
         impl RElem for $T {
             type S = f64;
             type P = $P;
@@ -299,6 +333,10 @@ macro_rules! float_relem {
             fn highest() -> $T { <$T>::INFINITY }
             #[inline(always)]
             fn truthy(self) -> bool { let t: fn($T) -> $P = $to_p; t(self) != 0.0 }
+            #[inline(always)]
+            fn fast_extreme<const MAX: bool>(c: &[$T]) -> Option<$T> {
+                $fast.then(|| float_extreme::<$T, MAX>(c))
+            }
         }
     )*};
 }
@@ -306,12 +344,12 @@ macro_rules! float_relem {
 float_relem! {
     f16, f32, |x| x.to_f64(), |xs: &[f16]| pairwise(xs, 0.0, &|x: f16| x.to_f64()),
         f16::from_f64, |x| x.to_f32(), f16::from_f32,
-        |a, n| f16::from_f32(a as f32 / n as f32);
+        |a, n| f16::from_f32(a as f32 / n as f32), false;
     bf16, f32, |x| x.to_f64(), |xs: &[bf16]| pairwise(xs, 0.0, &|x: bf16| x.to_f64()),
         bf16::from_f64, |x| x.to_f32(), bf16::from_f32,
-        |a, n| bf16::from_f32(a as f32 / n as f32);
-    f32, f32, |x| x as f64, pairwise_f32, |a| a as f32, |x| x, |x| x, |a, n| a as f32 / n as f32;
-    f64, f64, |x| x, pairwise_f64, |a| a, |x| x, |x| x, |a, n| a / n as f64;
+        |a, n| bf16::from_f32(a as f32 / n as f32), false;
+    f32, f32, |x| x as f64, pairwise_f32, |a| a as f32, |x| x, |x| x, |a, n| a as f32 / n as f32, true;
+    f64, f64, |x| x, pairwise_f64, |a| a, |x| x, |x| x, |a, n| a / n as f64, true;
 }
 
 /// Complex: sums in `Complex64` (pairwise), products in the type itself, NumPy's
@@ -597,6 +635,9 @@ impl<T: RElem, const MAX: bool> Arg<T, MAX> {
 
     #[inline(always)]
     fn extreme_body(c: &[T]) -> T {
+        if let Some(m) = T::fast_extreme::<MAX>(c) {
+            return m;
+        }
         let mut acc = [c[0]; ARG_LANES];
         let mut rows = c.chunks_exact(ARG_LANES);
         for row in &mut rows {
