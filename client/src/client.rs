@@ -999,6 +999,9 @@ async fn pump(
                 sh.drained.store(true, Ordering::Release);
                 return None;
             };
+            // Let the caller queue the rest of what it is issuing (an expression's ops and
+            // the releases of its temporaries) so they travel, and can be fused, together.
+            tokio::task::yield_now().await;
             let mut commands = vec![c];
             while commands.len() < max_batch {
                 match rx.try_recv() {

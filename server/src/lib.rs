@@ -19,6 +19,7 @@ pub mod backend;
 pub mod cluster;
 pub mod config;
 pub mod coordinator;
+pub mod fusion;
 pub mod service;
 pub mod worker;
 

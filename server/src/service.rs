@@ -462,6 +462,7 @@ impl ArrayService for Service {
             sessions,
             devices,
             ops_executed: self.coord.ops_executed(),
+            ops_fused: self.coord.ops_fused(),
         }))
     }
 

@@ -46,6 +46,8 @@ fn expected_names() -> Vec<String> {
                 names.push(format!("{k}_{dtype}_bandwidth"));
             }
         }
+        names.push(format!("muladd_unfused_{dtype}"));
+        names.push(format!("muladd_fusion_speedup_{dtype}"));
     }
     names.push("memcpy_bandwidth".into());
     names.extend(["matmul_f32_32", "matmul_f64_32"].map(String::from));

@@ -6,6 +6,7 @@
 //! and the client sees it at the next fetch or sync of a dependent handle.
 
 mod distributed;
+mod fuse;
 mod session;
 mod workers;
 
@@ -26,6 +27,10 @@ pub use workers::{DeviceEntry, WorkerTable};
 
 use crate::config::ServerConfig;
 use crate::worker::{Worker, WorkerCall, WorkerInput};
+
+/// How long a large elementwise op waits for the rest of a chain to arrive (under 2% of
+/// its own run time).
+const CHAIN_WAIT: Duration = Duration::from_micros(20);
 
 /// How long a call waits for the Execute stream to deliver the commands it depends on.
 const SEQ_WAIT: Duration = Duration::from_secs(60);
@@ -61,6 +66,7 @@ pub struct Coordinator {
     workers: WorkerTable,
     next_array: AtomicU64,
     ops_executed: AtomicU64,
+    ops_fused: AtomicU64,
 }
 
 impl Coordinator {
@@ -72,6 +78,7 @@ impl Coordinator {
             workers: WorkerTable::new(workers),
             next_array: AtomicU64::new(1),
             ops_executed: AtomicU64::new(0),
+            ops_fused: AtomicU64::new(0),
         })
     }
 
@@ -187,6 +194,11 @@ impl Coordinator {
     /// Ops run so far.
     pub fn ops_executed(&self) -> u64 {
         self.ops_executed.load(Ordering::Relaxed)
+    }
+
+    /// Ops run inside fused elementwise chains.
+    pub fn ops_fused(&self) -> u64 {
+        self.ops_fused.load(Ordering::Relaxed)
     }
 
     /// Stores an uploaded array under `handle`.
@@ -531,7 +543,16 @@ async fn executor(
     session: Weak<Session>,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>,
 ) {
-    while let Some(job) = rx.recv().await {
+    // Jobs received but not yet run: the fusion planner looks ahead in them.
+    let mut queue: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
+    loop {
+        let job = match queue.pop_front() {
+            Some(j) => j,
+            None => match rx.recv().await {
+                Some(j) => j,
+                None => break,
+            },
+        };
         let (Some(coord), Some(session)) = (coord.upgrade(), session.upgrade()) else {
             break;
         };
@@ -540,6 +561,24 @@ async fn executor(
         }
         match job {
             Job::Op(call) => {
+                while let Ok(j) = rx.try_recv() {
+                    queue.push_back(j);
+                }
+                if queue.is_empty() && coord.worth_waiting_for_a_chain(&session, &call) {
+                    // The rest of a chain may be a few microseconds behind (still being
+                    // accepted, or in the client's next batch): a large op can wait that long.
+                    let t = Instant::now();
+                    while queue.is_empty() && t.elapsed() < CHAIN_WAIT {
+                        tokio::task::yield_now().await;
+                        while let Ok(j) = rx.try_recv() {
+                            queue.push_back(j);
+                        }
+                    }
+                }
+                if coord.try_fuse(&session, &call, &mut queue).await {
+                    session.progress.notify_waiters();
+                    continue;
+                }
                 let op = call.op.clone();
                 if let Err(e) = coord.execute_op(&session, call).await {
                     tracing::debug!(op, error = %e, "op failed");

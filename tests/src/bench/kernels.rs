@@ -189,6 +189,28 @@ pub(super) async fn cpu_kernels(cx: &Ctx<'_>, rec: &mut Recorder<'_>) -> Result<
                 rec.record_against(row, HOST_MEMCPY);
             }
         }
+        // The same a*b+c with its intermediate kept alive, which keeps the server from
+        // fusing it: what fusion gains.
+        let hold = std::sync::Mutex::new(None);
+        let unfused = time_op(sizes.reps, || {
+            let t = (&inp.a * &inp.b)?;
+            let d = (&t + &inp.c)?;
+            *hold.lock().expect("not poisoned") = Some(t);
+            Ok(d)
+        })
+        .await?;
+        rec.record(Row::new(
+            format!("muladd_unfused_{suffix}"),
+            millis(unfused),
+            Unit::Millis,
+        ));
+        if let Some(fused) = rec.value(&format!("muladd_{suffix}")) {
+            rec.record(Row::new(
+                format!("muladd_fusion_speedup_{suffix}"),
+                millis(unfused) / fused,
+                Unit::Ratio,
+            ));
+        }
         if dtype == DType::Float64 {
             let t = time_op(sizes.reps, || {
                 client.concatenate(&[&inp.a, &inp.b], Some(0))

@@ -7,6 +7,7 @@ mod coverage;
 mod data_shaped;
 mod distribute;
 mod fft;
+mod fusion;
 mod numpy_linalg;
 mod raw;
 mod sdk;

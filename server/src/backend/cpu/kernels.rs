@@ -93,6 +93,7 @@ fn registry() -> &'static HashMap<&'static str, KernelFn> {
             super::random::kernels(),
             super::fft::kernels(),
             super::counting::kernels(),
+            super::fused::kernels(),
         ] {
             for (name, k) in list {
                 m.insert(name, k);

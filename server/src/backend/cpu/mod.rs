@@ -9,6 +9,7 @@ pub mod data_shaped;
 pub mod elem;
 pub mod elementwise;
 pub mod fft;
+pub mod fused;
 pub mod gather;
 pub mod index;
 pub mod kernels;

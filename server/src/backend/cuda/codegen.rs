@@ -174,6 +174,121 @@ impl MapKernel {
     }
 }
 
+/// Where a fused node's operand comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FusedArg {
+    /// Array input `k`, C-contiguous with the output's shape: element `i`.
+    Array(usize),
+    /// Array input `k` holding one element: element 0.
+    One(usize),
+    /// Scalar parameter `k` (bits already in the node's computation dtype).
+    Scalar(usize),
+    /// The result of node `k`.
+    Node(usize),
+}
+
+/// One node of a fused kernel.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FusedNode {
+    /// The elementwise row's CUDA expression.
+    pub expr: &'static str,
+    /// Its computation dtype.
+    pub compute: DType,
+    /// Its result dtype.
+    pub out: DType,
+    /// Its operands with their dtypes (an array's, a scalar's computation dtype, a node's
+    /// result dtype).
+    pub args: Vec<(FusedArg, DType)>,
+}
+
+/// A chain of elementwise nodes in one kernel (`crate::fusion`): each node computes as
+/// its op's own kernel does, so the result has the bits of the unfused chain.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FusedKernel {
+    /// The array inputs' dtypes (pointers `p0..`).
+    pub arrays: Vec<DType>,
+    /// The scalar parameters' dtypes (`s0..`).
+    pub scalars: Vec<DType>,
+    /// The nodes; the last one's result is the output.
+    pub nodes: Vec<FusedNode>,
+}
+
+impl FusedKernel {
+    /// The cache key.
+    pub fn key(&self) -> String {
+        format!("fused|{self:?}")
+    }
+
+    /// The source of `extern "C" nd_fused(p0.., s0.., out, n)`.
+    pub fn source(&self) -> String {
+        let mut s = String::with_capacity(PRELUDE.len() + 4096);
+        s.push_str(PRELUDE);
+        s.push_str(GEOMETRY);
+        let out = self.nodes.last().map_or(DType::Bool, |n| n.out);
+        let mut params = String::new();
+        for (k, d) in self.arrays.iter().enumerate() {
+            let _ = write!(params, "const {}* __restrict__ p{k}, ", ctype(*d));
+        }
+        for k in 0..self.scalars.len() {
+            let _ = write!(params, "Sc s{k}, ");
+        }
+        let _ = writeln!(
+            s,
+            "extern \"C\" __global__ void nd_fused({params}{}* __restrict__ out, u64 n) {{",
+            ctype(out)
+        );
+        for (k, d) in self.scalars.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "    const {c} sv{k} = *reinterpret_cast<const {c}*>(&s{k});",
+                c = ctype(*d)
+            );
+        }
+        s.push_str(
+            "    for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < n;\n         \
+             i += (u64)gridDim.x * blockDim.x) {\n",
+        );
+        for (j, node) in self.nodes.iter().enumerate() {
+            let vars: &[&str] = if node.args.len() == 1 {
+                &["x"]
+            } else {
+                &["a", "b"]
+            };
+            let _ = writeln!(s, "        {} v{j};\n        {{", ctype(node.out));
+            let _ = writeln!(
+                s,
+                "            typedef {} S;\n            typedef CT<S>::t T;",
+                ctype(node.compute)
+            );
+            for ((arg, d), var) in node.args.iter().zip(vars) {
+                let raw = match arg {
+                    FusedArg::Array(k) => format!("p{k}[i]"),
+                    FusedArg::One(k) => format!("p{k}[0]"),
+                    FusedArg::Scalar(k) => format!("sv{k}"),
+                    FusedArg::Node(k) => format!("v{k}"),
+                };
+                let _ = writeln!(
+                    s,
+                    "            const T {var} = Cv<T, S>::f(Cv<S, {}>::f({raw}));",
+                    ctype(*d)
+                );
+            }
+            let _ = writeln!(
+                s,
+                "            auto r = ({});\n            v{j} = Cv<{}, decltype(r)>::f(r);\n        }}",
+                node.expr,
+                ctype(node.out)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "        out[i] = v{};\n    }}\n}}",
+            self.nodes.len().saturating_sub(1)
+        );
+        s
+    }
+}
+
 /// The geometry structs shared with the host (`#[repr(C)]` twins in the runtime).
 const GEOMETRY: &str = "
 struct Sc { u64 w[2]; };

@@ -28,6 +28,7 @@ pub const NATIVE_OPS: &[&str] = &[
     "transpose",
     "broadcast_to",
     "matmul",
+    "fused",
 ];
 
 /// Whether `op` has a GPU kernel (for some dtypes and layouts; other calls of it run the

@@ -10,7 +10,9 @@ use ndserve_proto::{Attrs, DType, Meta};
 
 use rayon::prelude::*;
 
-use super::codegen::{MapInput, MapKernel, Operand, ReduceKernel};
+use super::codegen::{
+    FusedArg, FusedKernel, FusedNode, MapInput, MapKernel, Operand, ReduceKernel,
+};
 
 fn nvrtc_present() -> bool {
     // SAFETY: only tries to load the library.
@@ -173,6 +175,76 @@ fn every_generated_kernel_compiles() {
                 out: plan.out.dtype,
             };
             jobs.push((format!("{op} {d}"), k.source(), false));
+        }
+    }
+    // Fused chains: (x * y) + 2 and negative(x * y) >= x, in every dtype with loops.
+    for d in DType::ALL {
+        let plan = |op: &str, ins: &[Input]| {
+            elementwise::plan(&Call {
+                op,
+                inputs: ins,
+                attrs: &attrs,
+            })
+        };
+        let arr = Input::Array(Meta::new(d, vec![4]));
+        let Ok(mul) = plan("multiply", &[arr.clone(), arr.clone()]) else {
+            continue;
+        };
+        let prod = Input::Array(mul.out.clone());
+        let two = ndserve_proto::Scalar::Int(2);
+        let node =
+            |op: &'static str, p: &elementwise::Plan, args: Vec<(FusedArg, DType)>| FusedNode {
+                expr: elementwise::row(op)
+                    .and_then(|r| r.cuda)
+                    .expect("a cuda expression"),
+                compute: p.compute,
+                out: p.out.dtype,
+                args,
+            };
+        let mul_node = node(
+            "multiply",
+            &mul,
+            vec![(FusedArg::Array(0), d), (FusedArg::One(1), d)],
+        );
+        if let Ok(add) = plan("add", &[prod.clone(), Input::Scalar(two)]) {
+            let k = FusedKernel {
+                arrays: vec![d, d],
+                scalars: vec![add.compute],
+                nodes: vec![
+                    mul_node.clone(),
+                    node(
+                        "add",
+                        &add,
+                        vec![
+                            (FusedArg::Node(0), mul.out.dtype),
+                            (FusedArg::Scalar(0), add.compute),
+                        ],
+                    ),
+                ],
+            };
+            jobs.push((format!("fused muladd {d}"), k.source(), false));
+        }
+        if let (Ok(neg), true) = (
+            plan("negative", std::slice::from_ref(&prod)),
+            d != DType::Bool,
+        ) {
+            let negm = Input::Array(neg.out.clone());
+            if let Ok(ge) = plan("greater_equal", &[negm, arr.clone()]) {
+                let k = FusedKernel {
+                    arrays: vec![d, d],
+                    scalars: vec![],
+                    nodes: vec![
+                        mul_node,
+                        node("negative", &neg, vec![(FusedArg::Node(0), mul.out.dtype)]),
+                        node(
+                            "greater_equal",
+                            &ge,
+                            vec![(FusedArg::Node(1), neg.out.dtype), (FusedArg::Array(0), d)],
+                        ),
+                    ],
+                };
+                jobs.push((format!("fused compare {d}"), k.source(), false));
+            }
         }
     }
     let results: Vec<(String, bool, Result<(), String>)> = jobs

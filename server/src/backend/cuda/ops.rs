@@ -13,8 +13,8 @@ use ndserve_proto::ops::{Call, Input, elementwise};
 use ndserve_proto::{Attrs, DType, Error, Meta, Result, Scalar};
 
 use super::codegen::{
-    BLOCK, MAX_RANK, MapInput, MapKernel, Operand, ReduceKernel, broadcast_strides, c_strides,
-    collapse,
+    BLOCK, FusedArg, FusedKernel, FusedNode, MAX_RANK, MapInput, MapKernel, Operand, ReduceKernel,
+    broadcast_strides, c_strides, collapse,
 };
 use super::device::{CudaDevice, DeviceArray, driver_error};
 use crate::backend::cpu;
@@ -72,13 +72,7 @@ pub fn run(
     attrs: &Attrs,
     outs: &[Meta],
 ) -> Option<Result<Vec<DeviceArray>>> {
-    let metas: Vec<Input> = inputs
-        .iter()
-        .map(|i| match i {
-            GpuInput::Array(a) => Input::Array(a.meta.clone()),
-            GpuInput::Scalar(s) => Input::Scalar(*s),
-        })
-        .collect();
+    let metas = input_metas(inputs);
     let call = Call {
         op,
         inputs: &metas,
@@ -102,11 +96,23 @@ pub fn run(
         "transpose" => one(transpose(dev, &call, inputs, out)),
         "broadcast_to" => one(broadcast_to(dev, inputs, out)),
         "matmul" => one(matmul(dev, inputs, out)),
+        crate::fusion::FUSED_OP => one(fused(dev, inputs, attrs, out)),
         _ if reduce::REDUCTIONS.iter().any(|r| r.0 == op) => {
             one(reduction(dev, &call, inputs, out))
         }
         _ => None,
     }
+}
+
+/// The contract's view of the inputs.
+fn input_metas(inputs: &[GpuInput]) -> Vec<Input> {
+    inputs
+        .iter()
+        .map(|i| match i {
+            GpuInput::Array(a) => Input::Array(a.meta.clone()),
+            GpuInput::Scalar(s) => Input::Scalar(*s),
+        })
+        .collect()
 }
 
 fn array(i: &GpuInput) -> Option<&DeviceArray> {
@@ -624,6 +630,126 @@ fn matmul(dev: &Arc<CudaDevice>, inputs: &[GpuInput], out: &Meta) -> Option<Resu
             }
         })?
         .map_err(|e| Error::internal("matmul", format!("cuBLAS: {e:?}")))?;
+        Ok(dst)
+    })())
+}
+
+/// A fused elementwise chain ([`crate::fusion`]) as one kernel; `None` (the CPU kernel on
+/// copies) when a node has no GPU expression or an input is neither the result's shape nor
+/// one element.
+fn fused(
+    dev: &Arc<CudaDevice>,
+    inputs: &[GpuInput],
+    attrs: &Attrs,
+    out: &Meta,
+) -> Option<Result<DeviceArray>> {
+    use crate::fusion::{Arg, Program};
+    let prog = match Program::from_attrs(attrs, inputs.len()) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e)),
+    };
+    let metas = input_metas(inputs);
+    let node_metas = match prog.metas(&metas) {
+        Ok(m) => m,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut k = FusedKernel {
+        arrays: Vec::new(),
+        scalars: Vec::new(),
+        nodes: Vec::new(),
+    };
+    let mut ptrs: Vec<u64> = Vec::new();
+    let mut bits: Vec<Sc> = Vec::new();
+    // Each array input's parameter: (index, read whole or element 0).
+    let mut slot: Vec<Option<(usize, bool)>> = Vec::new();
+    for i in inputs {
+        slot.push(match i {
+            GpuInput::Array(a) => {
+                let whole = a.meta.shape == out.shape;
+                if !whole && a.meta.numel() != 1 {
+                    return None;
+                }
+                k.arrays.push(a.meta.dtype);
+                ptrs.push(a.ptr());
+                Some((ptrs.len() - 1, whole))
+            }
+            GpuInput::Scalar(_) => None,
+        });
+    }
+    let none = Attrs::default();
+    for (j, node) in prog.nodes.iter().enumerate() {
+        let expr = elementwise::row(node.op)?.cuda?;
+        let node_inputs: Vec<Input> = node
+            .args
+            .iter()
+            .map(|a| match a {
+                Arg::Input(i) => metas[*i].clone(),
+                Arg::Node(n) => Input::Array(node_metas[*n].clone()),
+            })
+            .collect();
+        let plan = elementwise::plan(&Call {
+            op: node.op,
+            inputs: &node_inputs,
+            attrs: &none,
+        })
+        .ok()?;
+        if node.op == "power" && !plan.compute.is_inexact() {
+            return None;
+        }
+        let mut args = Vec::new();
+        for a in &node.args {
+            args.push(match a {
+                Arg::Node(n) => (FusedArg::Node(*n), node_metas[*n].dtype),
+                Arg::Input(i) => match (&inputs[*i], slot[*i]) {
+                    (GpuInput::Array(a), Some((p, true))) => (FusedArg::Array(p), a.meta.dtype),
+                    (GpuInput::Array(a), Some((p, false))) => (FusedArg::One(p), a.meta.dtype),
+                    (GpuInput::Scalar(s), _) => {
+                        k.scalars.push(plan.compute);
+                        bits.push(scalar_bits(s, plan.compute));
+                        (FusedArg::Scalar(bits.len() - 1), plan.compute)
+                    }
+                    (GpuInput::Array(_), None) => return None,
+                },
+            });
+        }
+        k.nodes.push(FusedNode {
+            expr,
+            compute: plan.compute,
+            out: node_metas[j].dtype,
+            args,
+        });
+    }
+    if k.nodes.last()?.out != out.dtype {
+        return None;
+    }
+    let kernel = dev.kernel(&k.key(), &["nd_fused"], || k.source()).ok()?;
+    Some((|| {
+        let dst = alloc_out(dev, crate::fusion::FUSED_OP, out)?;
+        let n = out.numel() as u64;
+        if n == 0 {
+            return Ok(dst);
+        }
+        dev.bind()?;
+        let f = kernel.function("nd_fused")?;
+        let mut b = dev.stream().launch_builder(f);
+        for p in &ptrs {
+            b.arg(p);
+        }
+        for sc in &bits {
+            b.arg(sc);
+        }
+        let dst_ptr = dst.ptr();
+        b.arg(&dst_ptr);
+        b.arg(&n);
+        let cfg = LaunchConfig {
+            grid_dim: (grid(dev, n), 1, 1),
+            block_dim: (BLOCK, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        // SAFETY: the arguments match nd_fused's parameters (the array pointers, the
+        // scalars, the output, the length); every array holds the output's element count
+        // or one element, as the kernel reads them.
+        unsafe { b.launch(cfg) }.map_err(|e| driver_error(crate::fusion::FUSED_OP, e))?;
         Ok(dst)
     })())
 }
