@@ -48,14 +48,20 @@ fn call(op: &str, inputs: &[u64], out: u64, meta: Meta) -> WorkerCall {
 
 /// Seconds per repetition of `f`, the best of `reps` timed batches of `iters`, each ended
 /// by a device synchronize.
-fn time(dev: &CudaDevice, reps: usize, iters: usize, mut f: impl FnMut()) -> Result<f64> {
-    f();
+/// An error in `f` ends the benchmark: a failed op must not pass for a fast one.
+fn time(
+    dev: &CudaDevice,
+    reps: usize,
+    iters: usize,
+    mut f: impl FnMut() -> Result<()>,
+) -> Result<f64> {
+    f()?;
     dev.sync("bench")?;
     let mut best = f64::INFINITY;
     for _ in 0..reps {
         let t = Instant::now();
         for _ in 0..iters {
-            f();
+            f()?;
         }
         dev.sync("bench")?;
         best = best.min(t.elapsed().as_secs_f64() / iters as f64);
@@ -90,9 +96,7 @@ pub async fn run(quick: bool) -> Result<Vec<Row>> {
     fresh(1)?;
     fresh(2)?;
     let (pa, pb) = (worker.gpu_ptr(1)?, worker.gpu_ptr(2)?);
-    let copy = time(&dev, 5, 5, || {
-        let _ = dev.copy("bench", pb, pa, bytes);
-    })?;
+    let copy = time(&dev, 5, 5, || dev.copy("bench", pb, pa, bytes))?;
     let copy_bw = 2.0 * bytes as f64 / copy;
     rows.push(Row {
         name: "copy_d2d_f32".into(),
@@ -108,12 +112,9 @@ pub async fn run(quick: bool) -> Result<Vec<Row>> {
         let w = &worker;
         let r = futures::executor::block_on(w.run_op(c));
         futures::executor::block_on(w.free(&[out]));
-        r
+        r.map(|_| ())
     };
-    run("add", &[1, 2], meta.clone())?;
-    let add = time(&dev, 5, 5, || {
-        let _ = run("add", &[1, 2], meta.clone());
-    })?;
+    let add = time(&dev, 5, 5, || run("add", &[1, 2], meta.clone()))?;
     let add_bw = 3.0 * bytes as f64 / add;
     rows.push(Row {
         name: format!("add_f32_{n}"),
@@ -123,9 +124,7 @@ pub async fn run(quick: bool) -> Result<Vec<Row>> {
         target: ">= 0.8",
     });
     let scalar = Meta::new(DType::Float32, vec![]);
-    let sum = time(&dev, 5, 5, || {
-        let _ = run("sum", &[1], scalar.clone());
-    })?;
+    let sum = time(&dev, 5, 5, || run("sum", &[1], scalar.clone()))?;
     let sum_bw = bytes as f64 / sum;
     rows.push(Row {
         name: format!("sum_f32_{n}"),
@@ -145,12 +144,10 @@ pub async fn run(quick: bool) -> Result<Vec<Row>> {
             };
             worker.store(&[id], vec![Stored::Gpu(worker.wrap_gpu(0, a))]);
         }
-        let ours = time(&dev, 3, 3, || {
-            let _ = run("matmul", &[3, 4], m.clone());
-        })?;
+        let ours = time(&dev, 3, 3, || run("matmul", &[3, 4], m.clone()))?;
         let (a, b, c) = (worker.gpu_ptr(3)?, worker.gpu_ptr(4)?, worker.gpu_ptr(5)?);
         let direct = time(&dev, 3, 3, || {
-            let _ = dev.with_blas(|blas| {
+            dev.with_blas(|blas| {
                 let (alpha, beta) = (1.0f32, 0.0f32);
                 let s = size as i32;
                 // SAFETY: three live size x size f32 buffers of this device.
@@ -172,7 +169,8 @@ pub async fn run(quick: bool) -> Result<Vec<Row>> {
                         s,
                     )
                 }
-            });
+            })?
+            .map_err(|e| ndserve_proto::Error::internal("gpu-bench", format!("cuBLAS: {e:?}")))
         })?;
         let flops = 2.0 * (size as f64).powi(3);
         rows.push(Row {
@@ -196,10 +194,7 @@ pub async fn run(quick: bool) -> Result<Vec<Row>> {
             )
             .await?;
     }
-    run("add", &[6, 7], small.clone())?;
-    let ours = time(&dev, 5, 200, || {
-        let _ = run("add", &[6, 7], small.clone());
-    })?;
+    let ours = time(&dev, 5, 200, || run("add", &[6, 7], small.clone()))?;
     let k = dev
         .kernel(
             "bench|bare",
@@ -215,7 +210,9 @@ pub async fn run(quick: bool) -> Result<Vec<Row>> {
         let mut b = dev.stream().launch_builder(f);
         b.arg(&o.ptr).arg(&x).arg(&y).arg(&len);
         // SAFETY: the arguments match `bare`'s parameters; all buffers hold 1024 floats.
-        let _ = unsafe { b.launch(LaunchConfig::for_num_elems(1024)) };
+        unsafe { b.launch(LaunchConfig::for_num_elems(1024)) }
+            .map(|_| ())
+            .map_err(|e| crate::backend::cuda::device::driver_error("gpu-bench", e))
     })?;
     rows.push(Row {
         name: "dispatch_small_add".into(),

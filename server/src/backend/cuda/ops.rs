@@ -215,6 +215,15 @@ fn map_plan(
     Some(plan)
 }
 
+/// `blocks` blocks of [`BLOCK`] threads.
+fn launch_cfg(blocks: u32) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (blocks, 1, 1),
+        block_dim: (BLOCK, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
 fn grid(dev: &CudaDevice, n: u64) -> u32 {
     let blocks = n.div_ceil(BLOCK as u64).max(1);
     blocks.min(dev.sms as u64 * 32) as u32
@@ -254,11 +263,7 @@ fn launch_map(
         b.arg(&dst_ptr);
         b.arg(&plan.geo);
         b.arg(&n);
-        let cfg = LaunchConfig {
-            grid_dim: (grid(dev, n), 1, 1),
-            block_dim: (BLOCK, 1, 1),
-            shared_mem_bytes: 0,
-        };
+        let cfg = launch_cfg(grid(dev, n));
         // SAFETY: the arguments match nd_map's parameters (three pointer/scalar pairs,
         // the output, the geometry, the length); every pointer is a live buffer of this
         // device holding the elements the geometry addresses, and the stream orders the
@@ -458,11 +463,7 @@ fn reduction(
                 .arg(&m)
                 .arg(&k)
                 .arg(&count);
-            let cfg = LaunchConfig {
-                grid_dim: (grid(dev, m), 1, 1),
-                block_dim: (BLOCK, 1, 1),
-                shared_mem_bytes: 0,
-            };
+            let cfg = launch_cfg(grid(dev, m));
             // SAFETY: arguments match nd_reduce_narrow's; `src` holds the input the
             // geometry addresses and `dst` its `m` results.
             unsafe { b.launch(cfg) }.map_err(|e| driver_error(call.op, e))?;
@@ -488,11 +489,7 @@ fn reduction(
             .arg(&chunk)
             .arg(&splits)
             .arg(&count);
-        let cfg = LaunchConfig {
-            grid_dim: ((m * splits) as u32, 1, 1),
-            block_dim: (BLOCK, 1, 1),
-            shared_mem_bytes: 0,
-        };
+        let cfg = launch_cfg((m * splits) as u32);
         // SAFETY: arguments match nd_reduce1's; `partial` holds `m * splits` accumulators
         // when `splits > 1` (and is unused otherwise), `dst` holds `m` results.
         unsafe { b.launch(cfg) }.map_err(|e| driver_error(call.op, e))?;
@@ -500,11 +497,7 @@ fn reduction(
             let f2 = kernel.function("nd_reduce2")?;
             let mut b = stream.launch_builder(f2);
             b.arg(&partial).arg(&dst_ptr).arg(&splits).arg(&count);
-            let cfg = LaunchConfig {
-                grid_dim: (m as u32, 1, 1),
-                block_dim: (BLOCK, 1, 1),
-                shared_mem_bytes: 0,
-            };
+            let cfg = launch_cfg(m as u32);
             // SAFETY: arguments match nd_reduce2's; the first pass, queued before on the
             // same stream, filled `partial`. The scratch buffer goes back to the pool after
             // this launch is queued, and any reuse is queued after it.
@@ -741,11 +734,7 @@ fn fused(
         let dst_ptr = dst.ptr();
         b.arg(&dst_ptr);
         b.arg(&n);
-        let cfg = LaunchConfig {
-            grid_dim: (grid(dev, n), 1, 1),
-            block_dim: (BLOCK, 1, 1),
-            shared_mem_bytes: 0,
-        };
+        let cfg = launch_cfg(grid(dev, n));
         // SAFETY: the arguments match nd_fused's parameters (the array pointers, the
         // scalars, the output, the length); every array holds the output's element count
         // or one element, as the kernel reads them.
