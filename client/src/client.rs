@@ -20,6 +20,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::array::Array;
+
+/// Chunks an upload copies ahead of the transport.
+const UPLOAD_AHEAD: usize = 4;
 use crate::element::Element;
 use crate::operand::Operand;
 
@@ -778,8 +781,28 @@ impl Client {
         D: Dimension,
     {
         let meta = Meta::new(T::DTYPE, array.shape().to_vec());
-        let data = crate::element::to_le_bytes(array);
-        self.upload_bytes(meta, data).await
+        self.check_upload(&meta, meta.nbytes())?;
+        let std = array.as_standard_layout();
+        let repr = T::slice_to_repr(std.as_slice().expect("standard layout is contiguous"));
+        let data: &[u8] = bytemuck::cast_slice(&repr);
+        // Each chunk is copied out of the array as the stream asks for it, so the copies
+        // overlap with the sending (the transport's task encodes and writes) instead of
+        // preceding it; at most UPLOAD_AHEAD chunks are in flight.
+        let (mut tx, rx) = futures::channel::mpsc::channel(UPLOAD_AHEAD);
+        let feed = async move {
+            use futures::SinkExt as _;
+            for c in data.chunks(self.inner.options.chunk_bytes.max(1)) {
+                let chunk = pb::UploadChunk {
+                    header: None,
+                    data: Bytes::copy_from_slice(c),
+                };
+                if tx.send(chunk).await.is_err() {
+                    break; // the call ended early; its status says why
+                }
+            }
+        };
+        let (res, ()) = futures::join!(self.send_upload(meta, rx), feed);
+        res
     }
 
     /// Uploads raw data: `data` is little-endian, C order, exactly `meta.nbytes()` long
@@ -791,25 +814,43 @@ impl Client {
     /// [`Error::InvalidArgument`] when the length does not match the meta; as
     /// [`Client::upload`].
     pub async fn upload_bytes(&self, meta: Meta, data: Bytes) -> Result<Array> {
+        self.check_upload(&meta, data.len() as u64)?;
+        let chunk = self.inner.options.chunk_bytes.max(1);
+        let chunks = (0..data.len().div_ceil(chunk)).map(move |i| pb::UploadChunk {
+            header: None,
+            data: data.slice(i * chunk..((i + 1) * chunk).min(data.len())),
+        });
+        self.send_upload(meta, futures::stream::iter(chunks)).await
+    }
+
+    /// Whether an upload of `len` bytes for `meta` can be sent.
+    fn check_upload(&self, meta: &Meta, len: u64) -> Result<()> {
         self.check()?;
         ndserve_proto::shape::checked_numel("upload", &meta.shape)?;
-        if data.len() as u64 != meta.nbytes() {
+        if len != meta.nbytes() {
             return Err(Error::invalid(
                 "upload",
                 "data",
                 format!(
                     "{} bytes do not hold an array of dtype {} and shape {} ({} bytes)",
-                    data.len(),
+                    len,
                     meta.dtype,
                     ndserve_proto::shape::fmt_shape(&meta.shape),
                     meta.nbytes()
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// The upload call: a header naming a new handle, then the data chunks of `body`.
+    async fn send_upload<B>(&self, meta: Meta, body: B) -> Result<Array>
+    where
+        B: futures::Stream<Item = pb::UploadChunk> + Send + 'static,
+    {
+        use futures::StreamExt as _;
         let handle = self.alloc_handles(1);
-        let chunk = self.inner.options.chunk_bytes.max(1);
-        let mut chunks = Vec::with_capacity(1 + data.len().div_ceil(chunk));
-        chunks.push(pb::UploadChunk {
+        let header = pb::UploadChunk {
             header: Some(pb::UploadHeader {
                 session_id: self.inner.session_id.clone(),
                 handle,
@@ -817,18 +858,9 @@ impl Client {
                 device: self.device_wire(),
             }),
             data: Bytes::new(),
-        });
-        let mut off = 0;
-        while off < data.len() {
-            let end = (off + chunk).min(data.len());
-            chunks.push(pb::UploadChunk {
-                header: None,
-                data: data.slice(off..end),
-            });
-            off = end;
-        }
+        };
         let mut grpc = self.grpc();
-        grpc.upload(futures::stream::iter(chunks))
+        grpc.upload(futures::stream::once(std::future::ready(header)).chain(body))
             .await
             .map_err(status_error)?;
         self.scoped_result(Array::new(self.unscoped(), handle, meta))

@@ -2,9 +2,7 @@
 
 use std::borrow::Cow;
 
-use bytes::Bytes;
 use half::{bf16, f16};
-use ndarray::{ArrayBase, Data, Dimension};
 use ndserve_proto::DType;
 use num_complex::Complex;
 
@@ -70,33 +68,9 @@ impl Element for bool {
     }
 }
 
-/// An ndarray array's elements as little-endian C-order bytes.
-pub(crate) fn to_le_bytes<T, S, D>(a: &ArrayBase<S, D>) -> Bytes
-where
-    T: Element,
-    S: Data<Elem = T>,
-    D: Dimension,
-{
-    let std = a.as_standard_layout();
-    let slice = std.as_slice().expect("standard layout is contiguous");
-    let repr = T::slice_to_repr(slice);
-    Bytes::copy_from_slice(bytemuck::cast_slice(&repr))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
-
-    #[test]
-    fn bytes_are_c_order_little_endian() {
-        let a = array![[1u16, 2], [3, 4]];
-        assert_eq!(&to_le_bytes(&a)[..], &[1, 0, 2, 0, 3, 0, 4, 0]);
-        assert_eq!(&to_le_bytes(&a.t())[..], &[1, 0, 3, 0, 2, 0, 4, 0]);
-        assert_eq!(&to_le_bytes(&array![true, false])[..], &[1, 0]);
-        let c = array![Complex::new(1.0f32, -1.0)];
-        assert_eq!(to_le_bytes(&c).len(), 8);
-    }
 
     #[test]
     fn bools_round_trip() {

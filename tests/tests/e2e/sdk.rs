@@ -332,3 +332,40 @@ fn the_blocking_facade_works() {
     assert_eq!(stats.live_arrays, 0, "{stats:?}");
     srv_rt.block_on(srv.shutdown());
 }
+
+/// Uploads cut into many chunks of a size that splits elements (the client's
+/// `chunk_bytes`), from views in any layout and from raw bytes, arrive intact; a fetch in
+/// such chunks too.
+#[tokio::test]
+async fn uploads_and_fetches_in_odd_sized_chunks() -> ndserve_client::Result<()> {
+    let srv = server().await;
+    let opts = ndserve_client::ClientOptions::default().with_chunk_bytes(1001);
+    let c = Client::connect_with(srv.url(), opts).await?;
+    let m = ArrayD::from_shape_fn(IxDyn(&[60, 50]), |d| (d[0] * 50 + d[1]) as f64 * 0.25 - 7.0);
+    let t = m.t();
+    let h = c.upload(&t).await?;
+    assert_eq!(h.to_ndarray::<f64>().await?, t.to_owned());
+    let b = ArrayD::from_shape_fn(IxDyn(&[3001]), |d| d[0] % 3 == 0);
+    round_trip(&c, b).await;
+    let z = ArrayD::from_shape_fn(IxDyn(&[777]), |d| {
+        Complex64::new(d[0] as f64, -(d[0] as f64))
+    });
+    round_trip(&c, z).await;
+    let raw: Vec<u8> = (0..4000u32)
+        .flat_map(|i| (i as f32).to_le_bytes())
+        .collect();
+    let meta = ndserve_client::Meta::new(DType::Float32, vec![4000]);
+    let r = c
+        .upload_bytes(meta, bytes::Bytes::from(raw.clone()))
+        .await?;
+    assert_eq!(r.fetch_bytes().await?.1.as_ref(), &raw[..]);
+    // A wrong length is refused before anything is sent, naming the op and argument.
+    let bad = ndserve_client::Meta::new(DType::Float32, vec![3]);
+    let e = c
+        .upload_bytes(bad, bytes::Bytes::from_static(&[0; 5]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    assert!(e.to_string().contains("upload"), "{e}");
+    Ok(())
+}

@@ -308,6 +308,94 @@ macro_rules! binary_kernels {
     };
 }
 
+/// One piece of a unary op over one float type: `out[i] = op(xs[i])`.
+pub type Slice1<T> = fn(&[T], &mut [T]);
+/// One piece of a binary op over one float type: `out[i] = op(xs[i], ys[i])`.
+pub type Slice2<T> = fn(&[T], &[T], &mut [T]);
+
+#[inline(always)]
+fn apply1<T: Copy, F: Fn(T) -> T>(xs: &[T], out: &mut [T], f: F) {
+    for (o, &x) in out.iter_mut().zip(xs) {
+        *o = f(x);
+    }
+}
+
+#[inline(always)]
+fn apply2<T: Copy, F: Fn(T, T) -> T>(xs: &[T], ys: &[T], out: &mut [T], f: F) {
+    for ((o, &x), &y) in out.iter_mut().zip(xs).zip(ys) {
+        *o = f(x, y);
+    }
+}
+
+/// A row's float column as a [`Slice1`] (`none`: no loop).
+macro_rules! slice1_of {
+    (none) => {
+        None
+    };
+    ($f:tt) => {{
+        fn piece<T: FloatElem>(xs: &[T], out: &mut [T]) {
+            apply1(xs, out, $f)
+        }
+        Some(piece::<T> as Slice1<T>)
+    }};
+}
+
+/// A row's float column as a [`Slice2`] (`none`: no loop).
+macro_rules! slice2_of {
+    (none) => {
+        None
+    };
+    ($f:tt) => {{
+        fn piece<T: FloatElem>(xs: &[T], ys: &[T], out: &mut [T]) {
+            apply2(xs, ys, out, $f)
+        }
+        Some(piece::<T> as Slice2<T>)
+    }};
+}
+
+/// Row callback: op name to its float column's [`Slice1`], as a closure over the name.
+macro_rules! unary_slices {
+    ($( ($name:ident, $rule:ident, $doc:literal,
+        bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt, cuda: $g:tt) ),* $(,)?) => {
+        |op: &str| -> Option<Slice1<T>> {
+            match op {
+                $( stringify!($name) => slice1_of!($f), )*
+                _ => None,
+            }
+        }
+    };
+}
+
+/// Row callback: op name to its float column's [`Slice2`], as a closure over the name.
+macro_rules! binary_slices {
+    ($( ($name:ident, $rule:ident, $doc:literal,
+        bool: $b:tt, int: $i:tt, float: $f:tt, complex: $c:tt, cuda: $g:tt) ),* $(,)?) => {
+        |op: &str| -> Option<Slice2<T>> {
+            match op {
+                $( stringify!($name) => slice2_of!($f), )*
+                _ => None,
+            }
+        }
+    };
+}
+
+/// The float loop of a one-input row whose result has the input's float type (the `unary`
+/// and `unary_real` tables) over contiguous pieces, for the fused CPU kernel: the same
+/// closure the row's kernel maps, so the same bits. (The vectorised functions of
+/// [`super::vecmath`] are the caller's to prefer, as the kernel does.)
+pub fn float_slice1<T: FloatElem>(op: &str) -> Option<Slice1<T>> {
+    let plain = ndserve_proto::for_each_unary_op!(unary_slices);
+    let real = ndserve_proto::for_each_unary_real_op!(unary_slices);
+    plain(op).or_else(|| real(op))
+}
+
+/// The float loop of a two-input row of the `binary` table over contiguous pieces (see
+/// [`float_slice1`]).
+pub fn float_slice2<T: FloatElem>(op: &str) -> Option<Slice2<T>> {
+    let binary = ndserve_proto::for_each_binary_op!(binary_slices);
+    binary(op)
+}
+
 /// The kernels of this family: every row of the five elementwise tables.
 pub fn kernels() -> Vec<(&'static str, KernelFn)> {
     let mut v: Vec<(&'static str, KernelFn)> = ndserve_proto::for_each_unary_op!(unary_kernels);

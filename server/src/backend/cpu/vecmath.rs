@@ -34,26 +34,30 @@ const CHUNK: usize = 1 << 14;
 /// the caller to the table's generic loop.
 pub fn unary(op: &str, x: &HostArray) -> Option<HostArray> {
     match x {
-        HostArray::F32(a) => {
-            let f: fn(&[f32], &mut [f32]) = match op {
-                "exp" => exp_f32_slice,
-                "log" => log_f32_slice,
-                "sin" => sin_f32_slice,
-                "cos" => cos_f32_slice,
-                _ => return None,
-            };
-            map(a, f).map(HostArray::F32)
-        }
-        HostArray::F64(a) => {
-            let f: fn(&[f64], &mut [f64]) = match op {
-                "exp" => exp_f64_slice,
-                "log" => log_f64_slice,
-                _ => return None,
-            };
-            map(a, f).map(HostArray::F64)
-        }
+        HostArray::F32(a) => map(a, slice_f32(op)?).map(HostArray::F32),
+        HostArray::F64(a) => map(a, slice_f64(op)?).map(HostArray::F64),
         _ => None,
     }
+}
+
+/// The vectorised float32 slice function of `op`, if this module has one.
+pub fn slice_f32(op: &str) -> Option<fn(&[f32], &mut [f32])> {
+    Some(match op {
+        "exp" => exp_f32_slice,
+        "log" => log_f32_slice,
+        "sin" => sin_f32_slice,
+        "cos" => cos_f32_slice,
+        _ => return None,
+    })
+}
+
+/// The vectorised float64 slice function of `op`, if this module has one.
+pub fn slice_f64(op: &str) -> Option<fn(&[f64], &mut [f64])> {
+    Some(match op {
+        "exp" => exp_f64_slice,
+        "log" => log_f64_slice,
+        _ => return None,
+    })
 }
 
 /// `f` over the contiguous elements of `a`, in parallel pieces for large arrays.
