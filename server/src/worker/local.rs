@@ -320,7 +320,9 @@ impl Worker for LocalWorker {
             }
         };
         let meta = a.meta();
-        let bytes = if a.len() < INLINE_ELEMENTS {
+        let bytes = if let Some(b) = a.shared_le_bytes() {
+            b // the array's own buffer: nothing to copy
+        } else if a.len() < INLINE_ELEMENTS {
             a.to_le_bytes()
         } else {
             let (tx, rx) = tokio::sync::oneshot::channel();
@@ -349,7 +351,7 @@ impl Worker for LocalWorker {
         drop(gone);
         self.release(host);
         if host >= TRIM_AFTER_BYTES {
-            return_free_memory_to_os();
+            trim::freed();
         }
         all
     }
@@ -358,19 +360,54 @@ impl Worker for LocalWorker {
 /// Frees of at least this many bytes ask the allocator to return its free memory.
 const TRIM_AFTER_BYTES: u64 = 64 << 20;
 
-/// Asks mimalloc (the `ndserve` binary's allocator) to purge the memory it keeps free for
-/// reuse, on a blocking thread. Without it the process's resident memory stays near its
-/// peak long after a large array is freed or a session closes. Harmless when another
-/// allocator is the global one: mimalloc then holds nothing.
-fn return_free_memory_to_os() {
-    let collect = || {
+/// Returning freed memory to the OS once frees pause.
+///
+/// mimalloc (the `ndserve` binary's allocator) keeps freed memory for reuse; without a
+/// collect the process's resident memory stays near its peak long after a large array is
+/// freed or a session closes. But collecting after every large free makes the next
+/// allocation fault its pages in again: a loop of float64 ops on 1e7 elements (80 MB
+/// each) spent most of its time in the kernel zeroing pages. So a collect runs once no
+/// large free has come for [`IDLE`](trim::IDLE). Harmless when another allocator is the
+/// global one: mimalloc then holds nothing.
+mod trim {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    /// How long frees must pause before the collect.
+    pub const IDLE: Duration = Duration::from_millis(200);
+
+    /// The last large free, and whether a collect is waiting for the pause.
+    static STATE: Mutex<(Option<Instant>, bool)> = Mutex::new((None, false));
+
+    fn collect() {
         // SAFETY: mi_collect has no preconditions; it only releases memory mimalloc holds
         // free, and is thread-safe.
         unsafe { libmimalloc_sys::mi_collect(true) }
-    };
-    match tokio::runtime::Handle::try_current() {
-        Ok(rt) => drop(rt.spawn_blocking(collect)),
-        Err(_) => collect(),
+    }
+
+    /// Notes a large free; the collect follows once frees pause.
+    pub fn freed() {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return collect();
+        };
+        let mut st = STATE.lock().unwrap_or_else(|p| p.into_inner());
+        st.0 = Some(Instant::now());
+        if std::mem::replace(&mut st.1, true) {
+            return; // a waiting collect will see this free
+        }
+        drop(st);
+        rt.spawn(async {
+            loop {
+                tokio::time::sleep(IDLE).await;
+                let mut st = STATE.lock().unwrap_or_else(|p| p.into_inner());
+                if st.0.is_some_and(|t| t.elapsed() >= IDLE) {
+                    // A free after this point starts a new wait.
+                    st.1 = false;
+                    break;
+                }
+            }
+            drop(tokio::task::spawn_blocking(collect));
+        });
     }
 }
 

@@ -194,6 +194,21 @@ pub trait Element: Copy + Send + Sync + Default + std::fmt::Debug + PartialEq + 
     fn extend_le(slice: &[Self], out: &mut Vec<u8>);
     /// Elements from little-endian bytes (any alignment).
     fn from_le(bytes: &[u8]) -> Vec<Self>;
+    /// The array's little-endian bytes sharing its buffer (no copy), when it is laid out
+    /// in C order and its elements are their own wire format.
+    fn shared_le(_a: &Nd<Self>) -> Option<Bytes> {
+        None
+    }
+}
+
+/// A C-order array of plain-data elements seen as its bytes (the owner of a shared
+/// [`Bytes`]).
+struct PodBytes<T>(Nd<T>);
+
+impl<T: bytemuck::Pod> AsRef<[u8]> for PodBytes<T> {
+    fn as_ref(&self) -> &[u8] {
+        bytemuck::cast_slice(self.0.as_slice().expect("checked to be in C order"))
+    }
 }
 
 macro_rules! pod_element {
@@ -217,6 +232,10 @@ macro_rules! pod_element {
                     Ok(s) => s.to_vec(),
                     Err(_) => bytemuck::pod_collect_to_vec(bytes),
                 }
+            }
+            fn shared_le(a: &Nd<Self>) -> Option<Bytes> {
+                (cfg!(target_endian = "little") && a.as_slice().is_some())
+                    .then(|| Bytes::from_owner(PodBytes(a.clone())))
             }
         }
     )*};
@@ -322,9 +341,18 @@ impl HostArray {
         }))
     }
 
-    /// The data as little-endian C-order bytes. Standard-layout arrays are copied once;
-    /// views are laid out first.
+    /// The data as little-endian C-order bytes sharing the array's buffer, when it can
+    /// ([`Element::shared_le`]).
+    pub fn shared_le_bytes(&self) -> Option<Bytes> {
+        with_array!(self, a, T => <T as Element>::shared_le(a))
+    }
+
+    /// The data as little-endian bytes in C order (bools one byte each): the array's own
+    /// buffer when it can be ([`Element::shared_le`]), else a copy.
     pub fn to_le_bytes(&self) -> Bytes {
+        if let Some(b) = self.shared_le_bytes() {
+            return b;
+        }
         with_array!(self, a, T => {
             let mut out = Vec::with_capacity(a.len() * std::mem::size_of::<T>());
             match a.as_slice() {

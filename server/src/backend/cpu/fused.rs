@@ -334,7 +334,7 @@ mod tests {
         ];
         let v: Vec<T> = (0..len)
             .map(|i| {
-                let x = if (i + salt) % 7 == 0 {
+                let x = if (i + salt).is_multiple_of(7) {
                     specials[(i / 7 + salt) % specials.len()]
                 } else {
                     (((i * 7919 + salt * 104729) % 20011) as f64 - 10005.0) / 997.0

@@ -40,8 +40,11 @@ pub fn unary(op: &str, x: &HostArray) -> Option<HostArray> {
     }
 }
 
+/// A vectorised function over a slice: `out[i] = f(xs[i])`.
+pub type SliceFn<T> = fn(&[T], &mut [T]);
+
 /// The vectorised float32 slice function of `op`, if this module has one.
-pub fn slice_f32(op: &str) -> Option<fn(&[f32], &mut [f32])> {
+pub fn slice_f32(op: &str) -> Option<SliceFn<f32>> {
     Some(match op {
         "exp" => exp_f32_slice,
         "log" => log_f32_slice,
@@ -52,7 +55,7 @@ pub fn slice_f32(op: &str) -> Option<fn(&[f32], &mut [f32])> {
 }
 
 /// The vectorised float64 slice function of `op`, if this module has one.
-pub fn slice_f64(op: &str) -> Option<fn(&[f64], &mut [f64])> {
+pub fn slice_f64(op: &str) -> Option<SliceFn<f64>> {
     Some(match op {
         "exp" => exp_f64_slice,
         "log" => log_f64_slice,
@@ -61,7 +64,7 @@ pub fn slice_f64(op: &str) -> Option<fn(&[f64], &mut [f64])> {
 }
 
 /// `f` over the contiguous elements of `a`, in parallel pieces for large arrays.
-fn map<T>(a: &Nd<T>, f: fn(&[T], &mut [T])) -> Option<Nd<T>>
+fn map<T>(a: &Nd<T>, f: SliceFn<T>) -> Option<Nd<T>>
 where
     T: Copy + Default + Send + Sync,
 {

@@ -1,6 +1,7 @@
 //! The ops that run natively on a CUDA device: every elementwise row (from its `cuda`
 //! expression), `astype`, three-argument `where`, the reshapes (no copy), `transpose`,
-//! `broadcast_to`, the reductions (`sum`, `prod`, `mean`, `max`, `min`, `all`, `any`,
+//! `broadcast_to`, basic `getitem` (a strided copy), `var`/`std` (composed of those), the
+//! reductions (`sum`, `prod`, `mean`, `max`, `min`, `all`, `any`,
 //! `argmax`, `argmin`) and `matmul` through cuBLAS. [`run`] answers `None` for anything
 //! else (or a layout these kernels don't index), and the worker then runs the CPU kernel
 //! on copies.
@@ -8,6 +9,8 @@
 use std::sync::Arc;
 
 use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg};
+use ndserve_proto::attrs::{Attr, IndexItem};
+use ndserve_proto::ops::index::AxisSel;
 use ndserve_proto::ops::reduce::{self, ReduceKind};
 use ndserve_proto::ops::{Call, Input, elementwise};
 use ndserve_proto::{Attrs, DType, Error, Meta, Result, Scalar};
@@ -94,6 +97,8 @@ pub fn run(
             one(reshape(&call, inputs, out))
         }
         "transpose" => one(transpose(dev, &call, inputs, out)),
+        "getitem" => one(getitem(dev, &call, inputs, out)),
+        "var" | "std" => one(moment(dev, &call, inputs, out)),
         "broadcast_to" => one(broadcast_to(dev, inputs, out)),
         "matmul" => one(matmul(dev, inputs, out)),
         crate::fusion::FUSED_OP => one(fused(dev, inputs, attrs, out)),
@@ -351,6 +356,142 @@ fn transpose(
     let view = perm.iter().map(|&p| st[p]).collect();
     let mp = map_plan(inputs, &["x"], &[a.meta.dtype], out, &[Some((0, view))])?;
     launch_map(dev, "transpose", "x", a.meta.dtype, mp, out)
+}
+
+/// `op` on device arrays through [`run`], its output as `infer` gives it; `None` when
+/// a step has no GPU kernel.
+fn step(
+    dev: &Arc<CudaDevice>,
+    op: &str,
+    inputs: &[GpuInput],
+    attrs: &Attrs,
+) -> Option<Result<GpuInput>> {
+    let outs = match ndserve_proto::ops::infer(op, &input_metas(inputs), attrs) {
+        Ok(o) => o,
+        Err(e) => return Some(Err(e)),
+    };
+    let r = run(dev, op, inputs, attrs, &outs)?;
+    Some(r.map(|mut v| GpuInput::Array(v.remove(0))))
+}
+
+/// `var` and `std` as NumPy computes them, in float64 (complex128 for complex input) as
+/// the CPU kernel does: the mean over the axes (kept), the squared distances to it, their
+/// sum, divided by `max(n - ddof, 0)`; then the square root for `std` and the result's
+/// dtype. Every step is a GPU kernel of this module.
+fn moment(
+    dev: &Arc<CudaDevice>,
+    call: &Call<'_>,
+    inputs: &[GpuInput],
+    out: &Meta,
+) -> Option<Result<DeviceArray>> {
+    let a = array(inputs.first()?)?;
+    let plan = match ndserve_proto::ops::stats::stats_plan(call) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e)),
+    };
+    // No axes (a 0-d input) or no elements: the CPU's answer, without empty reductions.
+    if plan.axes.is_empty() || a.meta.numel() == 0 {
+        return None;
+    }
+    let complex = a.meta.dtype.is_complex();
+    let wide = if complex {
+        DType::Complex128
+    } else {
+        DType::Float64
+    };
+    let keepdims = call.attrs.bool_or(call.op, "keepdims", false).ok()?;
+    let axes = Attr::Ints(plan.axes.iter().map(|&x| x as i64).collect());
+    let none = Attrs::new();
+    let over = |keep: bool| {
+        Attrs::new()
+            .with("axis", axes.clone())
+            .with("keepdims", Attr::Bool(keep))
+    };
+    let to = |d: DType| Attrs::new().with("dtype", Attr::DType(d));
+    let n: usize = plan.axes.iter().map(|&x| a.meta.shape[x]).product();
+    let denom = (n as f64 - plan.n as f64).max(0.0);
+    let r = (|| -> Option<Result<GpuInput>> {
+        macro_rules! go {
+            ($op:expr, $inputs:expr, $attrs:expr) => {
+                match step(dev, $op, $inputs, $attrs)? {
+                    Ok(v) => v,
+                    Err(e) => return Some(Err(e)),
+                }
+            };
+        }
+        let x = go!("astype", &[inputs[0].clone()], &to(wide));
+        let m = go!("mean", std::slice::from_ref(&x), &over(true));
+        let d = go!("subtract", &[x, m], &none);
+        let q = if complex {
+            let r = go!("abs", &[d], &none);
+            go!("square", &[r], &none)
+        } else {
+            go!("square", &[d], &none)
+        };
+        let s = go!("sum", &[q], &over(keepdims));
+        let mut v = go!(
+            "divide",
+            &[s, GpuInput::Scalar(Scalar::Float(denom))],
+            &none
+        );
+        if call.op == "std" {
+            v = go!("sqrt", &[v], &none);
+        }
+        Some(Ok(go!("astype", &[v], &to(out.dtype))))
+    })()?;
+    Some(r.and_then(|v| match v {
+        GpuInput::Array(a) if a.meta == *out => Ok(a),
+        _ => Err(Error::internal(
+            call.op,
+            "the GPU steps gave another result",
+        )),
+    }))
+}
+
+/// Basic indexing (ints, slices with any step, newaxis, ellipsis) reads a strided view of
+/// the source: one copy kernel. Index arrays and masks run on the CPU.
+fn getitem(
+    dev: &Arc<CudaDevice>,
+    call: &Call<'_>,
+    inputs: &[GpuInput],
+    out: &Meta,
+) -> Option<Result<DeviceArray>> {
+    let a = array(inputs.first()?)?;
+    let key = call.attrs.index(call.op, "key").ok()?;
+    if inputs.len() != 1 || key.iter().any(|k| matches!(k, IndexItem::Array(_))) {
+        return None;
+    }
+    let plan = match ndserve_proto::ops::index::plan(call) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e)),
+    };
+    let (off, view) = basic_view(&a.meta.shape, &plan.sels);
+    if view.len() != out.shape.len() {
+        return None;
+    }
+    let mp = map_plan(inputs, &["x"], &[a.meta.dtype], out, &[Some((off, view))])?;
+    launch_map(dev, "getitem", "x", a.meta.dtype, mp, out)
+}
+
+/// The element offset and the strides (one per result axis) of a basic index into a
+/// C-order array of `shape`.
+fn basic_view(shape: &[usize], sels: &[AxisSel]) -> (i64, Vec<i64>) {
+    let st = c_strides(shape);
+    let mut off = 0i64;
+    let mut view = Vec::with_capacity(sels.len());
+    for s in sels {
+        match *s {
+            AxisSel::Index { axis, pos } => off += pos as i64 * st[axis],
+            AxisSel::Range {
+                axis, start, step, ..
+            } => {
+                off += start as i64 * st[axis];
+                view.push(step as i64 * st[axis]);
+            }
+            AxisSel::NewAxis => view.push(0),
+        }
+    }
+    (off, view)
 }
 
 fn broadcast_to(
@@ -741,4 +882,77 @@ fn fused(
         unsafe { b.launch(cfg) }.map_err(|e| driver_error(crate::fusion::FUSED_OP, e))?;
         Ok(dst)
     })())
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array, IxDyn};
+    use ndserve_proto::{Attr, Attrs, IndexItem};
+
+    use super::*;
+    use crate::backend::cpu::array::HostArray;
+    use crate::backend::cpu::kernels::CpuInput;
+
+    /// The GPU's view of a basic index (offset and strides, read by the copy kernel) selects
+    /// exactly the elements the CPU kernel's `getitem` gives, in order: checked here by
+    /// walking the view on the host, so it needs no GPU.
+    #[test]
+    fn basic_index_views_select_what_the_cpu_selects() {
+        let shape = [4usize, 5, 6];
+        let data: Vec<i64> = (0..120).collect();
+        let host = HostArray::I64(
+            Array::from_shape_vec(IxDyn(&shape), data.clone())
+                .unwrap()
+                .into_shared(),
+        );
+        let sl = |a: Option<i64>, b: Option<i64>, c: Option<i64>| IndexItem::Slice(a, b, c);
+        let keys: Vec<Vec<IndexItem>> = vec![
+            vec![IndexItem::Int(1)],
+            vec![IndexItem::Int(-1), sl(None, None, Some(-2))],
+            vec![
+                sl(Some(1), Some(3), None),
+                IndexItem::NewAxis,
+                IndexItem::Int(2),
+            ],
+            vec![IndexItem::Ellipsis, sl(None, None, Some(-1))],
+            vec![
+                sl(Some(3), Some(0), Some(-2)),
+                IndexItem::Ellipsis,
+                IndexItem::Int(0),
+            ],
+            vec![sl(Some(2), Some(2), None)],
+            vec![IndexItem::Int(0), IndexItem::Int(4), IndexItem::Int(5)],
+        ];
+        for key in keys {
+            let attrs = Attrs::new().with("key", Attr::Index(key.clone()));
+            let metas = [Input::Array(host.meta())];
+            let call = Call {
+                op: "getitem",
+                inputs: &metas,
+                attrs: &attrs,
+            };
+            let plan = ndserve_proto::ops::index::plan(&call).unwrap();
+            let (off, view) = basic_view(&shape, &plan.sels);
+            assert_eq!(view.len(), plan.out.shape.len(), "{key:?}");
+            // Walk the result in C order through the view.
+            let n = plan.out.numel();
+            let mut got = Vec::with_capacity(n);
+            for flat in 0..n {
+                let mut rem = flat;
+                let mut at = off;
+                for d in (0..view.len()).rev() {
+                    let len = plan.out.shape[d];
+                    at += (rem % len) as i64 * view[d];
+                    rem /= len;
+                }
+                got.push(data[at as usize]);
+            }
+            let outs = [plan.out.clone()];
+            let want = cpu::run("getitem", &[CpuInput::Array(host.clone())], &attrs, &outs)
+                .unwrap()
+                .remove(0);
+            let want: Vec<i64> = want.typed::<i64>().unwrap().iter().copied().collect();
+            assert_eq!(got, want, "{key:?}");
+        }
+    }
 }
