@@ -1,14 +1,14 @@
 //! Elementwise fusion: a chain of queued elementwise ops (`t = a * b`, `d = t + c`) whose
 //! intermediates the client has already released runs as one worker op, [`FUSED_OP`], in
-//! one pass over memory: on the CPU chunk by chunk through the ops' own kernels (so the
+//! one pass over memory: on the CPU piece by piece through the ops' typed loops (so the
 //! result has the same bits as the unfused chain), on a GPU as one generated kernel.
 //!
 //! The coordinator finds the chains ([`crate::coordinator`]'s executor looks ahead in the
 //! session's queue) and sends the chain as a [`Program`] in the call's `program` attribute;
 //! the worker parses it again, trusting nothing.
 
-use ndserve_proto::ops::elementwise::{self, Family};
-use ndserve_proto::ops::{Input, infer};
+use ndserve_proto::ops::elementwise::{self, Family, Plan};
+use ndserve_proto::ops::{Call, Input};
 use ndserve_proto::{Attr, Attrs, Error, Meta, Result};
 
 /// The worker op that runs a fused chain.
@@ -144,10 +144,10 @@ impl Program {
         a
     }
 
-    /// Every node's result meta for inputs of these metas (each node planned as its op
-    /// alone would be).
-    pub fn metas(&self, inputs: &[Input]) -> Result<Vec<Meta>> {
-        let mut out: Vec<Meta> = Vec::with_capacity(self.nodes.len());
+    /// Every node's plan (computation dtype and result) for inputs of these metas, each
+    /// node planned as its op alone would be.
+    pub fn plans(&self, inputs: &[Input]) -> Result<Vec<Plan>> {
+        let mut out: Vec<Plan> = Vec::with_capacity(self.nodes.len());
         let none = Attrs::default();
         for n in &self.nodes {
             let args: Vec<Input> = n
@@ -155,15 +155,21 @@ impl Program {
                 .iter()
                 .map(|a| match a {
                     Arg::Input(k) => inputs[*k].clone(),
-                    Arg::Node(k) => Input::Array(out[*k].clone()),
+                    Arg::Node(k) => Input::Array(out[*k].out.clone()),
                 })
                 .collect();
-            let m = infer(n.op, &args, &none)?;
-            out.push(m.into_iter().next().ok_or_else(|| {
-                Error::internal(FUSED_OP, format!("{} inferred no output", n.op))
+            out.push(elementwise::plan(&Call {
+                op: n.op,
+                inputs: &args,
+                attrs: &none,
             })?);
         }
         Ok(out)
+    }
+
+    /// Every node's result meta (as [`Program::plans`]).
+    pub fn metas(&self, inputs: &[Input]) -> Result<Vec<Meta>> {
+        Ok(self.plans(inputs)?.into_iter().map(|p| p.out).collect())
     }
 }
 

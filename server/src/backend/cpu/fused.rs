@@ -12,8 +12,8 @@
 use std::mem::MaybeUninit;
 
 use ndarray::IxDyn;
-use ndserve_proto::ops::elementwise::plan;
-use ndserve_proto::ops::{Call, Input};
+use ndserve_proto::ops::Input;
+use ndserve_proto::ops::elementwise::Plan;
 use ndserve_proto::{Attrs, DType, Error, Meta, Result};
 use rayon::prelude::*;
 
@@ -66,10 +66,10 @@ fn fused(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
         })
         .collect::<Result<Vec<_>>>()?;
     let metas: Vec<Input> = inputs.iter().map(CpuInput::meta).collect();
-    let node_metas = prog.metas(&metas)?;
+    let plans = prog.plans(&metas)?;
     let one_pass = match out.dtype {
-        DType::Float32 => one_pass::<f32>(&prog, &inputs, &metas, &node_metas, out)?,
-        DType::Float64 => one_pass::<f64>(&prog, &inputs, &metas, &node_metas, out)?,
+        DType::Float32 => one_pass::<f32>(&prog, &inputs, &plans, out)?,
+        DType::Float64 => one_pass::<f64>(&prog, &inputs, &plans, out)?,
         _ => None,
     };
     if let Some(r) = one_pass {
@@ -86,7 +86,7 @@ fn fused(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
                 Arg::Node(k) => CpuInput::Array(vals[*k].clone()),
             })
             .collect();
-        let mut r = super::run(node.op, &args, &none, &node_metas[j..=j])?;
+        let mut r = super::run(node.op, &args, &none, std::slice::from_ref(&plans[j].out))?;
         vals.push(r.pop().expect("one output"));
     }
     Ok(vec![vals.pop().expect("a program has nodes")])
@@ -133,30 +133,15 @@ enum Src<'a, T> {
 fn one_pass<T: PieceElem>(
     prog: &Program,
     inputs: &[CpuInput],
-    metas: &[Input],
-    node_metas: &[Meta],
+    plans: &[Plan],
     out: &Meta,
 ) -> Result<Option<HostArray>> {
-    let none = Attrs::default();
     let mut steps: Vec<(Step<T>, Vec<Src<'_, T>>)> = Vec::with_capacity(prog.nodes.len());
     let mut consts: Vec<T> = Vec::new();
     // Each input's source, made once (a constant gets one scratch buffer).
     let mut leaves: Vec<Option<Src<'_, T>>> = vec![None; inputs.len()];
-    for (j, node) in prog.nodes.iter().enumerate() {
-        let args: Vec<Input> = node
-            .args
-            .iter()
-            .map(|a| match a {
-                Arg::Input(k) => metas[*k].clone(),
-                Arg::Node(k) => Input::Array(node_metas[*k].clone()),
-            })
-            .collect();
-        let p = plan(&Call {
-            op: node.op,
-            inputs: &args,
-            attrs: &none,
-        })?;
-        if p.compute != T::DTYPE || node_metas[j].dtype != T::DTYPE {
+    for (node, p) in prog.nodes.iter().zip(plans) {
+        if p.compute != T::DTYPE || p.out.dtype != T::DTYPE {
             return Ok(None);
         }
         let step = match node.args.len() {
@@ -360,11 +345,11 @@ mod tests {
     /// `prog` over `inputs` through the fused kernel, and whether it ran in one pass.
     fn fused_run(prog: &Program, inputs: &[CpuInput]) -> (HostArray, bool) {
         let metas: Vec<_> = inputs.iter().map(CpuInput::meta).collect();
-        let node_metas = prog.metas(&metas).unwrap();
-        let out = node_metas.last().unwrap().clone();
+        let plans = prog.plans(&metas).unwrap();
+        let out = plans.last().unwrap().out.clone();
         let one = match out.dtype {
-            DType::Float32 => one_pass::<f32>(prog, inputs, &metas, &node_metas, &out),
-            _ => one_pass::<f64>(prog, inputs, &metas, &node_metas, &out),
+            DType::Float32 => one_pass::<f32>(prog, inputs, &plans, &out),
+            _ => one_pass::<f64>(prog, inputs, &plans, &out),
         }
         .unwrap()
         .is_some();

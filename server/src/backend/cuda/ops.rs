@@ -22,6 +22,17 @@ use super::codegen::{
 use super::device::{CudaDevice, DeviceArray, driver_error};
 use crate::backend::cpu;
 
+/// The value of a `Result`, or an early `Some(Err(..))`: a native op whose call is wrong
+/// answers that error instead of falling back to the CPU.
+macro_rules! native_try {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        }
+    };
+}
+
 /// One input of a GPU op.
 #[derive(Clone)]
 pub enum GpuInput {
@@ -286,10 +297,7 @@ fn elementwise_op(
     out: &Meta,
 ) -> Option<Result<DeviceArray>> {
     let expr = row.cuda?;
-    let plan = match elementwise::plan(call) {
-        Ok(p) => p,
-        Err(e) => return Some(Err(e)),
-    };
+    let plan = native_try!(elementwise::plan(call));
     // Integer powers raise for negative exponents: the CPU kernel checks.
     if call.op == "power" && !plan.compute.is_inexact() {
         return None;
@@ -348,10 +356,7 @@ fn transpose(
     out: &Meta,
 ) -> Option<Result<DeviceArray>> {
     let a = array(inputs.first()?)?;
-    let perm = match ndserve_proto::ops::shape_ops::transpose_perm(call) {
-        Ok(p) => p,
-        Err(e) => return Some(Err(e)),
-    };
+    let perm = native_try!(ndserve_proto::ops::shape_ops::transpose_perm(call));
     let st = c_strides(&a.meta.shape);
     let view = perm.iter().map(|&p| st[p]).collect();
     let mp = map_plan(inputs, &["x"], &[a.meta.dtype], out, &[Some((0, view))])?;
@@ -366,10 +371,7 @@ fn step(
     inputs: &[GpuInput],
     attrs: &Attrs,
 ) -> Option<Result<GpuInput>> {
-    let outs = match ndserve_proto::ops::infer(op, &input_metas(inputs), attrs) {
-        Ok(o) => o,
-        Err(e) => return Some(Err(e)),
-    };
+    let outs = native_try!(ndserve_proto::ops::infer(op, &input_metas(inputs), attrs));
     let r = run(dev, op, inputs, attrs, &outs)?;
     Some(r.map(|mut v| GpuInput::Array(v.remove(0))))
 }
@@ -385,10 +387,7 @@ fn moment(
     out: &Meta,
 ) -> Option<Result<DeviceArray>> {
     let a = array(inputs.first()?)?;
-    let plan = match ndserve_proto::ops::stats::stats_plan(call) {
-        Ok(p) => p,
-        Err(e) => return Some(Err(e)),
-    };
+    let plan = native_try!(ndserve_proto::ops::stats::stats_plan(call));
     // No axes (a 0-d input) or no elements: the CPU's answer, without empty reductions.
     if plan.axes.is_empty() || a.meta.numel() == 0 {
         return None;
@@ -413,10 +412,7 @@ fn moment(
     let r = (|| -> Option<Result<GpuInput>> {
         macro_rules! go {
             ($op:expr, $inputs:expr, $attrs:expr) => {
-                match step(dev, $op, $inputs, $attrs)? {
-                    Ok(v) => v,
-                    Err(e) => return Some(Err(e)),
-                }
+                native_try!(step(dev, $op, $inputs, $attrs)?)
             };
         }
         let x = go!("astype", &[inputs[0].clone()], &to(wide));
@@ -461,10 +457,7 @@ fn getitem(
     if inputs.len() != 1 || key.iter().any(|k| matches!(k, IndexItem::Array(_))) {
         return None;
     }
-    let plan = match ndserve_proto::ops::index::plan(call) {
-        Ok(p) => p,
-        Err(e) => return Some(Err(e)),
-    };
+    let plan = native_try!(ndserve_proto::ops::index::plan(call));
     let (off, view) = basic_view(&a.meta.shape, &plan.sels);
     if view.len() != out.shape.len() {
         return None;
@@ -524,10 +517,7 @@ fn reduction(
     out: &Meta,
 ) -> Option<Result<DeviceArray>> {
     let a = array(inputs.first()?)?;
-    let plan = match reduce::plan(call) {
-        Ok(p) => p,
-        Err(e) => return Some(Err(e)),
-    };
+    let plan = native_try!(reduce::plan(call));
     let shape = &a.meta.shape;
     let st = c_strides(shape);
     let (mut kshape, mut kst, mut rshape, mut rst) = (vec![], vec![], vec![], vec![]);
@@ -778,15 +768,9 @@ fn fused(
     out: &Meta,
 ) -> Option<Result<DeviceArray>> {
     use crate::fusion::{Arg, Program};
-    let prog = match Program::from_attrs(attrs, inputs.len()) {
-        Ok(p) => p,
-        Err(e) => return Some(Err(e)),
-    };
+    let prog = native_try!(Program::from_attrs(attrs, inputs.len()));
     let metas = input_metas(inputs);
-    let node_metas = match prog.metas(&metas) {
-        Ok(m) => m,
-        Err(e) => return Some(Err(e)),
-    };
+    let plans = native_try!(prog.plans(&metas));
     let mut k = FusedKernel {
         arrays: Vec::new(),
         scalars: Vec::new(),
@@ -810,30 +794,15 @@ fn fused(
             GpuInput::Scalar(_) => None,
         });
     }
-    let none = Attrs::default();
-    for (j, node) in prog.nodes.iter().enumerate() {
+    for (node, plan) in prog.nodes.iter().zip(&plans) {
         let expr = elementwise::row(node.op)?.cuda?;
-        let node_inputs: Vec<Input> = node
-            .args
-            .iter()
-            .map(|a| match a {
-                Arg::Input(i) => metas[*i].clone(),
-                Arg::Node(n) => Input::Array(node_metas[*n].clone()),
-            })
-            .collect();
-        let plan = elementwise::plan(&Call {
-            op: node.op,
-            inputs: &node_inputs,
-            attrs: &none,
-        })
-        .ok()?;
         if node.op == "power" && !plan.compute.is_inexact() {
             return None;
         }
         let mut args = Vec::new();
         for a in &node.args {
             args.push(match a {
-                Arg::Node(n) => (FusedArg::Node(*n), node_metas[*n].dtype),
+                Arg::Node(n) => (FusedArg::Node(*n), plans[*n].out.dtype),
                 Arg::Input(i) => match (&inputs[*i], slot[*i]) {
                     (GpuInput::Array(a), Some((p, true))) => (FusedArg::Array(p), a.meta.dtype),
                     (GpuInput::Array(a), Some((p, false))) => (FusedArg::One(p), a.meta.dtype),
@@ -849,7 +818,7 @@ fn fused(
         k.nodes.push(FusedNode {
             expr,
             compute: plan.compute,
-            out: node_metas[j].dtype,
+            out: plan.out.dtype,
             args,
         });
     }
