@@ -1,84 +1,292 @@
-//! Sorting one lane for `sort` and `argsort`: a least-significant-digit radix sort on an
-//! order-preserving unsigned key for bool, integers and real floats, and a stable
-//! comparison sort for complex numbers and short lanes.
+//! Sorting one lane for `sort` and `argsort`: a radix sort on an order-preserving
+//! unsigned key for bool, integers and real floats, and a stable comparison sort for
+//! complex numbers and short lanes.
 //!
 //! The key puts values in NumPy's order (NaN last). For `argsort` it maps every NaN to
 //! one key and -0.0 to +0.0's, so equal values keep their input order (a stable sort, as
 //! the comparison sort gives). For `sort`, -0.0 sorts before +0.0 (NumPy puts equal
 //! values in either order) and every NaN comes out as the canonical NaN.
+//!
+//! A long lane is first split on the 11 most significant bits in which its keys differ:
+//! one pass, shared by rayon's threads, each writing its own piece of every group. Then
+//! each group, small enough for the cache, sorts least significant digit first on the
+//! bits below, groups in parallel, and is written straight to the output. A group still
+//! too long for the cache splits again the same way.
 
 use half::{bf16, f16};
 use num_complex::{Complex32, Complex64};
+use rayon::prelude::*;
 
 use super::reduce::RElem;
 use super::stats::cmp_nl;
 
-/// Lanes shorter than this use the comparison sort: a radix pass costs a 256-entry
-/// histogram.
+/// Lanes shorter than this use the comparison sort: a radix pass costs a histogram.
 const RADIX_MIN: usize = 512;
+/// Lanes and groups this long split on their most significant digit first; shorter
+/// ones (up to 1.5 MiB of key and index pairs) sort in L2, least significant digit
+/// first.
+const MSD_MIN: usize = 1 << 17;
+/// Bits of a most significant digit: up to 2048 groups.
+const DIGIT_BITS: u32 = 11;
+/// Inputs this long split a pass over rayon's threads.
+const PAR_MIN: usize = 1 << 20;
 
-/// An unsigned radix key, sorted a byte per pass.
-pub trait RadixKey: Copy + Send + Sync + Default {
-    /// Bytes in the key (passes at most).
-    const BYTES: usize;
-    /// Byte `i` (0 is the least significant).
-    fn byte(self, i: usize) -> usize;
+/// The bits in which the keys of `items` differ from the first's (0: all equal).
+fn differing<T: Sync>(items: &[T], key: &(impl Fn(&T) -> u64 + Sync)) -> u64 {
+    let Some(first) = items.first() else {
+        return 0;
+    };
+    let k0 = key(first);
+    let fold = |c: &[T]| c.iter().fold(0, |d, t| d | (key(t) ^ k0));
+    if items.len() >= PAR_MIN {
+        items
+            .par_chunks(1 << 16)
+            .map(fold)
+            .reduce(|| 0, |a, b| a | b)
+    } else {
+        fold(items)
+    }
 }
 
-macro_rules! radix_key {
-    ($($K:ty),*) => {$(
-        impl RadixKey for $K {
-            const BYTES: usize = std::mem::size_of::<$K>();
-            #[inline(always)]
-            fn byte(self, i: usize) -> usize {
-                ((self >> (8 * i)) & 0xff) as usize
-            }
+/// The most significant digit, at most [`DIGIT_BITS`] wide, of keys that differ in
+/// `diff`: the bits `lo..` up to the highest differing bit.
+#[derive(Clone, Copy)]
+struct Digit {
+    lo: u32,
+    mask: u64,
+}
+
+impl Digit {
+    fn top(diff: u64) -> Option<Digit> {
+        let hi = 64 - diff.leading_zeros(); // one past the highest differing bit
+        let width = hi.min(DIGIT_BITS);
+        (diff != 0).then(|| Digit {
+            lo: hi - width,
+            mask: (1 << width) - 1,
+        })
+    }
+    fn of(self, k: u64) -> usize {
+        ((k >> self.lo) & self.mask) as usize
+    }
+    fn groups(self) -> usize {
+        self.mask as usize + 1
+    }
+}
+
+/// Consecutive pieces of `s` of the given sizes.
+fn split_sizes<'a, T>(mut s: &'a mut [T], sizes: &[usize]) -> Vec<&'a mut [T]> {
+    sizes
+        .iter()
+        .map(|&n| {
+            let (head, tail) = std::mem::take(&mut s).split_at_mut(n);
+            s = tail;
+            head
+        })
+        .collect()
+}
+
+/// Writes `make(i, src[i])` to `dst` grouped by `group`, keeping the input order within
+/// a group, and returns the groups' sizes. Long inputs split into parts over rayon's
+/// threads: each part is counted, then written to its own piece of every group.
+fn scatter<S: Sync, T: Send>(
+    src: &[S],
+    dst: &mut [T],
+    groups: usize,
+    group: &(impl Fn(&S) -> usize + Sync),
+    make: &(impl Fn(usize, &S) -> T + Sync),
+) -> Vec<usize> {
+    let parts = if src.len() >= PAR_MIN {
+        4 * rayon::current_num_threads()
+    } else {
+        1
+    };
+    let chunk = src.len().div_ceil(parts).max(1);
+    let count = |c: &[S]| {
+        let mut h = vec![0usize; groups];
+        for s in c {
+            h[group(s)] += 1;
         }
-    )*};
-}
-radix_key!(u8, u16, u32, u64);
-
-/// Sorts `items` stably by `key`, a byte per pass, skipping the bytes all keys share.
-fn radix_sort_by<T: Copy + Default, K: RadixKey>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
-    let n = items.len();
-    let mut counts = vec![[0usize; 256]; K::BYTES];
-    for it in items.iter() {
-        let k = key(it);
-        for (b, c) in counts.iter_mut().enumerate() {
-            c[k.byte(b)] += 1;
+        h
+    };
+    let counts: Vec<Vec<usize>> = if parts > 1 {
+        src.par_chunks(chunk).map(count).collect()
+    } else {
+        vec![count(src)]
+    };
+    // group by group, each part's piece in part order: a stable split
+    let order: Vec<usize> = (0..groups)
+        .flat_map(|g| counts.iter().map(move |h| h[g]))
+        .collect();
+    let mut pieces = split_sizes(dst, &order).into_iter();
+    let mut regions: Vec<Vec<&mut [T]>> = (0..counts.len())
+        .map(|_| Vec::with_capacity(groups))
+        .collect();
+    for _ in 0..groups {
+        for r in regions.iter_mut() {
+            r.push(pieces.next().expect("one piece per group and part"));
         }
     }
-    let mut tmp = vec![T::default(); n];
-    for (b, c) in counts.iter().enumerate() {
+    let write = |(p, (c, regs)): (usize, (&[S], &mut Vec<&mut [T]>))| {
+        let mut at = vec![0usize; groups];
+        for (i, s) in c.iter().enumerate() {
+            let g = group(s);
+            regs[g][at[g]] = make(p * chunk + i, s);
+            at[g] += 1;
+        }
+    };
+    if parts > 1 {
+        src.par_chunks(chunk)
+            .zip(regions.par_iter_mut())
+            .enumerate()
+            .for_each(write);
+    } else {
+        write((0, (src, &mut regions[0])));
+    }
+    (0..groups)
+        .map(|g| counts.iter().map(|h| h[g]).sum())
+        .collect()
+}
+
+/// Sorts `a` stably by the low `bits` bits of `key`, a digit per pass (passes in which
+/// every key has the same digit are skipped), with `b` (as long) as scratch; answers
+/// whether the result is in `b`.
+fn lsd<T: Copy>(a: &mut [T], b: &mut [T], key: &impl Fn(&T) -> u64, bits: u32) -> bool {
+    let n = a.len();
+    let width: u32 = if n >= 4096 { 11 } else { 8 };
+    let passes = bits.div_ceil(width) as usize;
+    let radix = 1usize << width;
+    let m = radix as u64 - 1;
+    let mut counts = vec![0usize; passes * radix];
+    for t in a.iter() {
+        let k = key(t);
+        for (p, c) in counts.chunks_exact_mut(radix).enumerate() {
+            c[((k >> (p as u32 * width)) & m) as usize] += 1;
+        }
+    }
+    let mut in_b = false;
+    for (p, c) in counts.chunks_exact_mut(radix).enumerate() {
         if c.contains(&n) {
-            continue; // every key has the same byte here
+            continue; // every key has the same digit here
         }
-        let mut offs = [0usize; 256];
         let mut sum = 0;
-        for (o, &x) in offs.iter_mut().zip(c) {
-            *o = sum;
-            sum += x;
+        for x in c.iter_mut() {
+            (*x, sum) = (sum, sum + *x);
         }
-        for it in items.iter() {
-            let d = key(it).byte(b);
-            tmp[offs[d]] = *it;
-            offs[d] += 1;
+        let (src, dst) = if in_b { (&*b, &mut *a) } else { (&*a, &mut *b) };
+        for t in src {
+            let d = ((key(t) >> (p as u32 * width)) & m) as usize;
+            dst[c[d]] = *t;
+            c[d] += 1;
         }
-        std::mem::swap(items, &mut tmp);
+        in_b = !in_b;
+    }
+    in_b
+}
+
+/// Sorts `a` stably by `key`, with `b` (as long) as scratch; answers whether the
+/// result is in `b`. Keys differ only in their low `bits` bits.
+fn sort_keys<T: Copy + Send + Sync>(
+    a: &mut [T],
+    b: &mut [T],
+    key: &(impl Fn(&T) -> u64 + Sync),
+    bits: u32,
+) -> bool {
+    if a.len() < MSD_MIN {
+        return lsd(a, b, key, bits);
+    }
+    let Some(d) = Digit::top(differing(a, key)) else {
+        return false; // all keys equal
+    };
+    let sizes = scatter(a, b, d.groups(), &|t| d.of(key(t)), &|_, t| *t);
+    let groups: Vec<_> = split_sizes(b, &sizes)
+        .into_iter()
+        .zip(split_sizes(a, &sizes))
+        .collect();
+    groups.into_par_iter().for_each(|(bg, ag)| {
+        if sort_keys(bg, ag, key, d.lo) {
+            bg.copy_from_slice(ag);
+        }
+    });
+    true
+}
+
+/// A lane's items split on their most significant digit, groups in order, each group
+/// differing only in its low `bits` bits and not yet sorted.
+struct Grouped<T> {
+    items: Vec<T>,
+    sizes: Vec<usize>,
+    bits: u32,
+}
+
+impl<T: Copy + Default + Send + Sync> Grouped<T> {
+    /// `make(i, &src[i])` for every item, grouped when the lane is long.
+    fn split<S: Sync>(
+        src: &[S],
+        make: &(impl Fn(usize, &S) -> T + Sync),
+        key: &(impl Fn(&T) -> u64 + Sync),
+    ) -> Self {
+        let skey = |s: &S| key(&make(0, s));
+        let diff = differing(src, &skey);
+        let digit = (src.len() >= MSD_MIN).then(|| Digit::top(diff)).flatten();
+        match digit {
+            Some(d) => {
+                let mut items = vec![T::default(); src.len()];
+                let sizes = scatter(src, &mut items, d.groups(), &|s| d.of(skey(s)), make);
+                Grouped {
+                    items,
+                    sizes,
+                    bits: d.lo,
+                }
+            }
+            None => Grouped {
+                items: src.iter().enumerate().map(|(i, s)| make(i, s)).collect(),
+                sizes: vec![src.len()],
+                bits: 64 - diff.leading_zeros(),
+            },
+        }
+    }
+
+    /// Sorts each group and writes `finish(item)` to `out` in order.
+    fn finish<O: Send>(
+        mut self,
+        out: &mut [O],
+        key: &(impl Fn(&T) -> u64 + Sync),
+        finish: &(impl Fn(T) -> O + Sync),
+    ) {
+        let bits = self.bits;
+        let sort_group = |(g, o): (&mut [T], &mut [O])| {
+            let mut scratch = vec![T::default(); g.len()];
+            let sorted = if sort_keys(g, &mut scratch, key, bits) {
+                &scratch[..]
+            } else {
+                &g[..]
+            };
+            for (o, t) in o.iter_mut().zip(sorted) {
+                *o = finish(*t);
+            }
+        };
+        let groups = split_sizes(&mut self.items, &self.sizes);
+        let outs = split_sizes(out, &self.sizes);
+        if groups.len() > 1 {
+            groups.into_par_iter().zip(outs).for_each(sort_group);
+        } else {
+            groups.into_iter().zip(outs).for_each(sort_group);
+        }
     }
 }
 
 /// How one element type sorts a lane.
 pub trait LaneSort: Sized + Copy + Send + Sync {
-    /// Sorts `lane` in NumPy's order (NaN last).
-    fn sort_lane(lane: &mut [Self]);
+    /// Writes `lane` sorted in NumPy's order (NaN last) to `out` (as long).
+    fn sort_lane(lane: &[Self], out: &mut [Self]);
     /// Writes to `idx` the positions of a stable sort of `lane`.
     fn argsort_lane(lane: &[Self], idx: &mut [i64]);
 }
 
 /// Sorting through the comparison of `cmp_nl`, stable.
-fn compare_sort<T: RElem>(lane: &mut [T]) {
-    lane.sort_by(cmp_nl);
+fn compare_sort<T: RElem>(lane: &[T], out: &mut [T]) {
+    out.copy_from_slice(lane);
+    out.sort_by(cmp_nl);
 }
 
 fn compare_argsort<T: RElem>(lane: &[T], idx: &mut [i64]) {
@@ -93,29 +301,23 @@ fn compare_argsort<T: RElem>(lane: &[T], idx: &mut [i64]) {
 macro_rules! radix_lane_sort {
     ($($T:ty => $K:ty, $key:expr, $from:expr;)*) => {$(
         impl LaneSort for $T {
-            fn sort_lane(lane: &mut [$T]) {
+            fn sort_lane(lane: &[$T], out: &mut [$T]) {
                 if lane.len() < RADIX_MIN {
-                    return compare_sort(lane);
+                    return compare_sort(lane, out);
                 }
                 let key: fn($T, bool) -> $K = $key;
                 let from: fn($K) -> $T = $from;
-                let mut keys: Vec<$K> = lane.iter().map(|&x| key(x, false)).collect();
-                radix_sort_by(&mut keys, |&k| k);
-                for (o, k) in lane.iter_mut().zip(keys) {
-                    *o = from(k);
-                }
+                let wide = |k: &$K| u64::from(*k);
+                Grouped::split(lane, &|_, &x| key(x, false), &wide).finish(out, &wide, &from);
             }
             fn argsort_lane(lane: &[$T], idx: &mut [i64]) {
                 if lane.len() < RADIX_MIN || lane.len() > u32::MAX as usize {
                     return compare_argsort(lane, idx);
                 }
                 let key: fn($T, bool) -> $K = $key;
-                let mut pairs: Vec<($K, u32)> =
-                    lane.iter().enumerate().map(|(i, &x)| (key(x, true), i as u32)).collect();
-                radix_sort_by(&mut pairs, |p| p.0);
-                for (o, p) in idx.iter_mut().zip(pairs) {
-                    *o = i64::from(p.1);
-                }
+                let by = |p: &($K, u32)| u64::from(p.0);
+                Grouped::split(lane, &|i, &x| (key(x, true), i as u32), &by)
+                    .finish(idx, &by, &|p: ($K, u32)| i64::from(p.1));
             }
         }
     )*};
@@ -169,8 +371,8 @@ radix_lane_sort! {
 macro_rules! compare_lane_sort {
     ($($T:ty),*) => {$(
         impl LaneSort for $T {
-            fn sort_lane(lane: &mut [$T]) {
-                compare_sort(lane)
+            fn sort_lane(lane: &[$T], out: &mut [$T]) {
+                compare_sort(lane, out)
             }
             fn argsort_lane(lane: &[$T], idx: &mut [i64]) {
                 compare_argsort(lane, idx)
@@ -228,7 +430,7 @@ mod tests {
         let mut want = f.clone();
         want.sort_by(cmp_nl);
         let mut got = f.clone();
-        f64::sort_lane(&mut got);
+        f64::sort_lane(&f, &mut got);
         for (g, w) in got.iter().zip(&want) {
             assert!((g.is_nan() && w.is_nan()) || g == w, "{g} vs {w}");
         }
@@ -248,7 +450,7 @@ mod tests {
 
         let ints: Vec<i64> = r.iter().map(|&v| v as i64 - (1 << 52)).collect();
         let mut got = ints.clone();
-        i64::sort_lane(&mut got);
+        i64::sort_lane(&ints, &mut got);
         let mut want = ints.clone();
         want.sort();
         assert_eq!(got, want);
@@ -256,11 +458,50 @@ mod tests {
         same_argsort(&i8s);
         let u: Vec<u64> = r.iter().map(|&v| v << 11).collect();
         let mut got = u.clone();
-        u64::sort_lane(&mut got);
+        u64::sort_lane(&u, &mut got);
         let mut want = u;
         want.sort();
         assert_eq!(got, want);
         let b: Vec<bool> = r.iter().map(|&v| v & 1 == 1).collect();
         same_argsort(&b);
+    }
+
+    /// Lanes long enough to split on their top digit (over threads, and a group long
+    /// enough to split again) sort as the comparison sort does.
+    #[test]
+    fn long_lanes_split_on_the_top_digit_and_agree() {
+        let n = PAR_MIN + 4321;
+        let r = lcg(n, 11);
+        let uniform: Vec<f64> = r
+            .iter()
+            .map(|&v| 0.5 + v as f64 / (1u64 << 53) as f64)
+            .collect();
+        // most keys share their top bits and many tie: one group splits again
+        let skewed: Vec<f64> = r
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                if i % 10 == 0 {
+                    -(v as f64)
+                } else {
+                    1.0 + (v % 1000) as f64 * 1e-12
+                }
+            })
+            .collect();
+        for xs in [&uniform, &skewed] {
+            let mut want = xs.clone();
+            want.sort_by(cmp_nl);
+            let mut got = vec![0.0; n];
+            f64::sort_lane(xs, &mut got);
+            assert!(got == want);
+            same_argsort(xs);
+        }
+        let ints: Vec<i32> = r.iter().map(|&v| (v % 100_000) as i32 - 50_000).collect();
+        let mut got = vec![0; n];
+        i32::sort_lane(&ints, &mut got);
+        let mut want = ints.clone();
+        want.sort();
+        assert_eq!(got, want);
+        same_argsort(&ints);
     }
 }

@@ -150,17 +150,6 @@ fn per_lane<T: Sync, O: Send>(
     }
 }
 
-fn mutate_lanes<T: Send>(data: &mut [T], r: usize, f: impl Fn(&mut [T]) + Sync + Send) {
-    if r == 0 {
-        return;
-    }
-    if data.len() >= PAR_MIN && data.len() / r > 1 {
-        data.par_chunks_mut(r).for_each(f);
-    } else {
-        data.chunks_mut(r).for_each(f);
-    }
-}
-
 /// `f` on each pair of output and input lanes of length `r`, on rayon when there are
 /// many elements and several lanes.
 fn zip_lanes<T: Send + Sync, O: Send>(
@@ -312,15 +301,29 @@ fn stats_kernel(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
         StatKind::Sort | StatKind::ArgSort => {
             let arg = plan.kind == StatKind::ArgSort;
             crate::with_array!(&a, x, T => {
-                let (mut data, pshape, perm) = to_lanes(x, &plan.axes);
                 let rl = lane_len(a.shape(), &plan.axes);
+                let nd = a.shape().len();
+                let trailing = plan.axes.iter().copied().eq(nd - plan.axes.len()..nd);
+                let (lanes, pshape, perm);
+                let data: &[T] = match x.as_slice() {
+                    // Lanes already contiguous: sorted straight from the input.
+                    Some(xs) if trailing => {
+                        (pshape, perm) = (x.shape().to_vec(), (0..nd).collect::<Vec<_>>());
+                        xs
+                    }
+                    _ => {
+                        (lanes, pshape, perm) = to_lanes(x, &plan.axes);
+                        &lanes
+                    }
+                };
                 if arg {
                     let mut idx = vec![0i64; data.len()];
-                    zip_lanes(&mut idx, &data, rl, |(ix, l)| T::argsort_lane(l, ix));
+                    zip_lanes(&mut idx, data, rl, |(ix, l)| T::argsort_lane(l, ix));
                     from_lanes(idx, &pshape, &perm)
                 } else {
-                    mutate_lanes(&mut data, rl, T::sort_lane);
-                    from_lanes(data, &pshape, &perm)
+                    let mut out = vec![T::default(); data.len()];
+                    zip_lanes(&mut out, data, rl, |(o, l)| T::sort_lane(l, o));
+                    from_lanes(out, &pshape, &perm)
                 }
             })
         }
