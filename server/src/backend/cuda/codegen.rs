@@ -88,12 +88,19 @@ pub struct MapKernel {
     pub inputs: Vec<MapInput>,
     /// The output dtype.
     pub out: DType,
+    /// Element `i` is written at the geometry's third offset (`g.off[2]` and `g.st[2]`)
+    /// instead of at `i`: a copy into part of a larger array. The inputs are then at most
+    /// two.
+    pub out_strided: bool,
 }
 
 impl MapKernel {
     /// The cache key: everything the source depends on.
     pub fn key(&self) -> String {
-        let mut k = format!("map|{}|{}|{}", self.expr, self.compute, self.out);
+        let mut k = format!(
+            "map|{}|{}|{}|{}",
+            self.expr, self.compute, self.out, self.out_strided
+        );
         for i in &self.inputs {
             let _ = write!(
                 k,
@@ -126,7 +133,7 @@ impl MapKernel {
             s,
             "extern \"C\" __global__ void nd_map({params}Out* __restrict__ out, Geo g, u64 n) {{"
         );
-        let strided = self.inputs.iter().any(|i| i.operand == Operand::Strided);
+        let strided = self.out_strided || self.inputs.iter().any(|i| i.operand == Operand::Strided);
         // Scalars are read once, before the loop.
         for (k, i) in self.inputs.iter().enumerate() {
             if i.operand == Operand::Scalar {
@@ -169,7 +176,11 @@ impl MapKernel {
             );
         }
         let _ = writeln!(s, "        auto r = ({});", self.expr);
-        s.push_str("        out[i] = Cv<Out, decltype(r)>::f(r);\n    }\n}\n");
+        let at = if self.out_strided { "o2" } else { "i" };
+        let _ = writeln!(
+            s,
+            "        out[{at}] = Cv<Out, decltype(r)>::f(r);\n    }}\n}}"
+        );
         s
     }
 }
@@ -294,6 +305,98 @@ const GEOMETRY: &str = "
 struct Sc { u64 w[2]; };
 struct Geo { i64 off[3]; i64 shape[8]; i64 st[3][8]; int rank; int pad; };
 struct RGeo { i64 kshape[8]; i64 kst[8]; i64 rshape[8]; i64 rst[8]; int krank; int rrank; };
+";
+
+/// A cumulative kernel (`cumsum`, `cumprod`) over lanes of a C-order array: lane `l`
+/// (of `lanes`) holds `len` elements `inner` apart, starting at
+/// `(l / inner) * len * inner + l % inner`. Each lane is cut into `chunks` chunks of
+/// `chunk` elements, one thread each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanKernel {
+    /// The step's CUDA expression over `a` (the running value) and `b` (the next
+    /// element): the `add` or `multiply` row's, so each step rounds as that op does.
+    pub expr: &'static str,
+    /// The input's dtype.
+    pub input: DType,
+    /// The dtype the input is cast to and the running value is kept in (the output's).
+    pub compute: DType,
+}
+
+impl ScanKernel {
+    /// The cache key.
+    pub fn key(&self) -> String {
+        format!("scan|{}|{}|{}", self.expr, self.input, self.compute)
+    }
+
+    /// The source of three entry points: `nd_scan_part` (each chunk's total),
+    /// `nd_scan_carry` (one thread per lane: each chunk's part replaced by the running
+    /// value before it) and `nd_scan_out` (each chunk scanned from its carry).
+    pub fn source(&self) -> String {
+        let mut s = String::with_capacity(PRELUDE.len() + 4096);
+        s.push_str(PRELUDE);
+        let _ = writeln!(
+            s,
+            "typedef {} S;\ntypedef CT<S>::t T;\ntypedef {} In;",
+            ctype(self.compute),
+            ctype(self.input)
+        );
+        let _ = writeln!(
+            s,
+            "__device__ __forceinline__ S nd_step(S acc, S v) {{\n    \
+             const T a = Cv<T, S>::f(acc);\n    const T b = Cv<T, S>::f(v);\n    \
+             auto r = ({});\n    return Cv<S, decltype(r)>::f(r);\n}}",
+            self.expr
+        );
+        s.push_str(SCAN_ENTRIES);
+        s
+    }
+}
+
+/// The entry points of [`ScanKernel`] (after its typedefs and `nd_step`).
+const SCAN_ENTRIES: &str = "
+__device__ __forceinline__ S nd_load(const In* x, i64 i) { return Cv<S, In>::f(x[i]); }
+// Thread t's chunk: chunk t / lanes of lane t % lanes, elements r0..r1 from base.
+struct Chunk { i64 base, r0, r1; };
+__device__ __forceinline__ Chunk nd_chunk(u64 t, i64 lanes, i64 len, i64 inner, i64 chunk) {
+    const i64 c = (i64)t / lanes, l = (i64)t % lanes;
+    const i64 r0 = c * chunk;
+    return Chunk{(l / inner) * len * inner + l % inner, r0, r0 + chunk < len ? r0 + chunk : len};
+}
+extern \"C\" __global__ void nd_scan_part(const In* __restrict__ x, S* __restrict__ part,
+        i64 lanes, i64 len, i64 inner, i64 chunk, i64 chunks) {
+    for (u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x; t < (u64)(lanes * chunks);
+         t += (u64)gridDim.x * blockDim.x) {
+        const Chunk k = nd_chunk(t, lanes, len, inner, chunk);
+        S acc = nd_load(x, k.base + k.r0 * inner);
+        for (i64 r = k.r0 + 1; r < k.r1; ++r) acc = nd_step(acc, nd_load(x, k.base + r * inner));
+        part[t] = acc;
+    }
+}
+extern \"C\" __global__ void nd_scan_carry(S* __restrict__ part, i64 lanes, i64 chunks) {
+    for (u64 l = (u64)blockIdx.x * blockDim.x + threadIdx.x; l < (u64)lanes;
+         l += (u64)gridDim.x * blockDim.x) {
+        S run = part[l];
+        for (i64 c = 1; c < chunks; ++c) {
+            const S next = part[c * lanes + l];
+            part[c * lanes + l] = run;
+            run = nd_step(run, next);
+        }
+    }
+}
+extern \"C\" __global__ void nd_scan_out(const In* __restrict__ x, const S* __restrict__ part,
+        S* __restrict__ out, i64 lanes, i64 len, i64 inner, i64 chunk, i64 chunks) {
+    for (u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x; t < (u64)(lanes * chunks);
+         t += (u64)gridDim.x * blockDim.x) {
+        const Chunk k = nd_chunk(t, lanes, len, inner, chunk);
+        S acc = nd_load(x, k.base + k.r0 * inner);
+        if (t >= (u64)lanes) acc = nd_step(part[t], acc); // not the lane's first chunk
+        out[k.base + k.r0 * inner] = acc;
+        for (i64 r = k.r0 + 1; r < k.r1; ++r) {
+            acc = nd_step(acc, nd_load(x, k.base + r * inner));
+            out[k.base + r * inner] = acc;
+        }
+    }
+}
 ";
 
 /// A reduction kernel over one input: `out[m] = reduce(x[base(m) + off(k)] for k < K)`.
@@ -575,6 +678,7 @@ mod tests {
     fn map_source_reads_each_operand_as_its_layout_says() {
         let k = MapKernel {
             expr: "a + b",
+            out_strided: false,
             compute: DType::Float32,
             inputs: vec![
                 MapInput {

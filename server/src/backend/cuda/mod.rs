@@ -30,6 +30,10 @@ pub const NATIVE_OPS: &[&str] = &[
     "var",
     "std",
     "broadcast_to",
+    "concatenate",
+    "stack",
+    "cumsum",
+    "cumprod",
     "matmul",
     "fused",
 ];

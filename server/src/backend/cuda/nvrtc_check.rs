@@ -5,13 +5,14 @@
 
 use ndserve_proto::ops::elementwise::{self, Family};
 use ndserve_proto::ops::reduce::{self, REDUCTIONS};
+use ndserve_proto::ops::stats;
 use ndserve_proto::ops::{Call, Input};
 use ndserve_proto::{Attrs, DType, Meta};
 
 use rayon::prelude::*;
 
 use super::codegen::{
-    FusedArg, FusedKernel, FusedNode, MapInput, MapKernel, Operand, ReduceKernel,
+    FusedArg, FusedKernel, FusedNode, MapInput, MapKernel, Operand, ReduceKernel, ScanKernel,
 };
 
 fn nvrtc_present() -> bool {
@@ -62,6 +63,26 @@ fn allowed_to_fail(op: &str, d: DType) -> bool {
         )
 }
 
+/// `op`'s plan for a (4, 5) array of every dtype it accepts.
+fn plans_2d<P>(
+    op: &str,
+    attrs: &Attrs,
+    planner: impl Fn(&Call<'_>) -> ndserve_proto::Result<P>,
+) -> Vec<(DType, P)> {
+    DType::ALL
+        .into_iter()
+        .filter_map(|d| {
+            let inputs = [Input::Array(Meta::new(d, vec![4, 5]))];
+            let call = Call {
+                op,
+                inputs: &inputs,
+                attrs,
+            };
+            planner(&call).ok().map(|p| (d, p))
+        })
+        .collect()
+}
+
 #[test]
 fn every_generated_kernel_compiles() {
     if !nvrtc_present() {
@@ -94,6 +115,7 @@ fn every_generated_kernel_compiles() {
             let vars: &[&'static str] = if unary { &["x"] } else { &["a", "b"] };
             let k = MapKernel {
                 expr,
+                out_strided: false,
                 compute: plan.compute,
                 inputs: vars
                     .iter()
@@ -118,6 +140,7 @@ fn every_generated_kernel_compiles() {
         for to in DType::ALL {
             let k = MapKernel {
                 expr: "x",
+                out_strided: false,
                 compute: to,
                 inputs: vec![MapInput {
                     var: "x",
@@ -131,6 +154,7 @@ fn every_generated_kernel_compiles() {
         }
         let k = MapKernel {
             expr: "c ? x : y",
+            out_strided: false,
             compute: from,
             inputs: vec![
                 MapInput {
@@ -156,17 +180,42 @@ fn every_generated_kernel_compiles() {
         };
         jobs.push((format!("where {from}"), k.source(), false));
     }
+    // Copies into part of a larger array (concatenate), with a cast.
+    for (from, to) in [
+        (DType::Float16, DType::Float64),
+        (DType::Int8, DType::Complex64),
+        (DType::Bool, DType::BFloat16),
+        (DType::Complex128, DType::Complex128),
+    ] {
+        let k = MapKernel {
+            expr: "x",
+            out_strided: true,
+            compute: to,
+            inputs: vec![MapInput {
+                var: "x",
+                dtype: from,
+                compute: to,
+                operand: Operand::Strided,
+            }],
+            out: to,
+        };
+        jobs.push((format!("copy into {from}->{to}"), k.source(), false));
+    }
+    // cumsum and cumprod of every dtype, as the stats plan computes them.
+    for (op, step) in [("cumsum", "add"), ("cumprod", "multiply")] {
+        for (d, plan) in plans_2d(op, &attrs, stats::stats_plan) {
+            let k = ScanKernel {
+                expr: elementwise::row(step)
+                    .and_then(|r| r.cuda)
+                    .expect("a cuda expression"),
+                input: d,
+                compute: plan.compute,
+            };
+            jobs.push((format!("{op} {d}"), k.source(), false));
+        }
+    }
     for &(op, _, _, _) in REDUCTIONS {
-        for d in DType::ALL {
-            let inputs = [Input::Array(Meta::new(d, vec![4, 5]))];
-            let call = Call {
-                op,
-                inputs: &inputs,
-                attrs: &attrs,
-            };
-            let Ok(plan) = reduce::plan(&call) else {
-                continue;
-            };
+        for (d, plan) in plans_2d(op, &attrs, reduce::plan) {
             let k = ReduceKernel {
                 op,
                 kind: plan.kind,

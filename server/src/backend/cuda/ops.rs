@@ -1,6 +1,7 @@
 //! The ops that run natively on a CUDA device: every elementwise row (from its `cuda`
 //! expression), `astype`, three-argument `where`, the reshapes (no copy), `transpose`,
-//! `broadcast_to`, basic `getitem` (a strided copy), `var`/`std` (composed of those), the
+//! `broadcast_to`, basic `getitem` (a strided copy), `concatenate`/`stack` (a copy per
+//! input), `cumsum`/`cumprod` (chunked scans), `var`/`std` (composed of those), the
 //! reductions (`sum`, `prod`, `mean`, `max`, `min`, `all`, `any`,
 //! `argmax`, `argmin`) and `matmul` through cuBLAS. [`run`] answers `None` for anything
 //! else (or a layout these kernels don't index), and the worker then runs the CPU kernel
@@ -12,14 +13,15 @@ use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg};
 use ndserve_proto::attrs::{Attr, IndexItem};
 use ndserve_proto::ops::index::AxisSel;
 use ndserve_proto::ops::reduce::{self, ReduceKind};
+use ndserve_proto::ops::shape_ops::{ConcatPlan, concat_plan};
 use ndserve_proto::ops::{Call, Input, elementwise};
 use ndserve_proto::{Attrs, DType, Error, Meta, Result, Scalar};
 
 use super::codegen::{
     BLOCK, FusedArg, FusedKernel, FusedNode, MAX_RANK, MapInput, MapKernel, Operand, ReduceKernel,
-    broadcast_strides, c_strides, collapse,
+    ScanKernel, broadcast_strides, c_strides, collapse,
 };
-use super::device::{CudaDevice, DeviceArray, driver_error};
+use super::device::{CudaDevice, DeviceArray, Kernel, driver_error};
 use crate::backend::cpu;
 
 /// The value of a `Result`, or an early `Some(Err(..))`: a native op whose call is wrong
@@ -111,6 +113,8 @@ pub fn run(
         "getitem" => one(getitem(dev, &call, inputs, out)),
         "var" | "std" => one(moment(dev, &call, inputs, out)),
         "broadcast_to" => one(broadcast_to(dev, inputs, out)),
+        "concatenate" | "stack" => one(concatenate(dev, &call, inputs, out)),
+        "cumsum" | "cumprod" => one(cumulative(dev, &call, inputs, out)),
         "matmul" => one(matmul(dev, inputs, out)),
         crate::fusion::FUSED_OP => one(fused(dev, inputs, attrs, out)),
         _ if reduce::REDUCTIONS.iter().any(|r| r.0 == op) => {
@@ -257,36 +261,48 @@ fn launch_map(
     let k = MapKernel {
         expr,
         compute,
-        inputs: plan.inputs,
+        inputs: plan.inputs.clone(),
         out: out.dtype,
+        out_strided: false,
     };
     let kernel = dev.kernel(&k.key(), &["nd_map"], || k.source()).ok()?;
-    Some((|| {
-        let dst = alloc_out(dev, op, out)?;
-        let n = out.numel() as u64;
-        if n == 0 {
-            return Ok(dst);
-        }
-        dev.bind()?;
-        let f = kernel.function("nd_map")?;
-        let stream = dev.stream();
-        let mut b = stream.launch_builder(f);
-        for k in 0..3 {
-            b.arg(&plan.ptrs[k]);
-            b.arg(&plan.scalars[k]);
-        }
-        let dst_ptr = dst.ptr();
-        b.arg(&dst_ptr);
-        b.arg(&plan.geo);
-        b.arg(&n);
-        let cfg = launch_cfg(grid(dev, n));
-        // SAFETY: the arguments match nd_map's parameters (three pointer/scalar pairs,
-        // the output, the geometry, the length); every pointer is a live buffer of this
-        // device holding the elements the geometry addresses, and the stream orders the
-        // launch after the writes of its inputs.
-        unsafe { b.launch(cfg) }.map_err(|e| driver_error(op, e))?;
+    Some(alloc_out(dev, op, out).and_then(|dst| {
+        run_map(dev, op, &kernel, &plan, dst.ptr(), out.numel() as u64)?;
         Ok(dst)
-    })())
+    }))
+}
+
+/// Launches a compiled map kernel over `n` elements, writing through `dst`.
+fn run_map(
+    dev: &CudaDevice,
+    op: &str,
+    kernel: &Kernel,
+    plan: &MapPlan,
+    dst: u64,
+    n: u64,
+) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    dev.bind()?;
+    let f = kernel.function("nd_map")?;
+    let stream = dev.stream();
+    let mut b = stream.launch_builder(f);
+    for k in 0..3 {
+        b.arg(&plan.ptrs[k]);
+        b.arg(&plan.scalars[k]);
+    }
+    b.arg(&dst);
+    b.arg(&plan.geo);
+    b.arg(&n);
+    let cfg = launch_cfg(grid(dev, n));
+    // SAFETY: the arguments match nd_map's parameters (three pointer/scalar pairs, the
+    // output, the geometry, the length); every pointer is a live buffer of this device
+    // holding the elements the geometry addresses (the output: `n` elements, or those its
+    // strided view addresses), and the stream orders the launch after the writes of its
+    // inputs.
+    unsafe { b.launch(cfg) }.map_err(|e| driver_error(op, e))?;
+    Ok(())
 }
 
 fn elementwise_op(
@@ -495,6 +511,202 @@ fn broadcast_to(
     let a = array(inputs.first()?)?;
     let mp = map_plan(&inputs[..1], &["x"], &[a.meta.dtype], out, &[])?;
     launch_map(dev, "broadcast_to", "x", a.meta.dtype, mp, out)
+}
+
+/// Where one input of a concatenation lands: its shape as joined (flattened, or with
+/// the stacked axis), and the output's element offset and strides over that shape.
+#[derive(Debug, PartialEq)]
+struct Slab {
+    shape: Vec<usize>,
+    off: i64,
+    dst_st: Vec<i64>,
+}
+
+/// The slabs of inputs of `shapes` in the result of `plan`, in order along its axis.
+fn concat_slabs(plan: &ConcatPlan, shapes: &[Vec<usize>]) -> Vec<Slab> {
+    let out_st = c_strides(&plan.out.shape);
+    let mut pos = 0;
+    shapes
+        .iter()
+        .map(|s| {
+            let mut shape = s.clone();
+            if plan.flatten {
+                shape = vec![s.iter().product()];
+            } else if plan.new_axis {
+                shape.insert(plan.axis, 1);
+            }
+            let slab = Slab {
+                off: pos as i64 * out_st[plan.axis],
+                dst_st: out_st.clone(),
+                shape,
+            };
+            pos += slab.shape[plan.axis];
+            slab
+        })
+        .collect()
+}
+
+/// `concatenate` and `stack`: each input is cast to the result's dtype (as `astype`)
+/// and copied into its slab of the result, one copy kernel per input.
+fn concatenate(
+    dev: &Arc<CudaDevice>,
+    call: &Call<'_>,
+    inputs: &[GpuInput],
+    out: &Meta,
+) -> Option<Result<DeviceArray>> {
+    let plan = native_try!(concat_plan(call));
+    let arrays: Vec<&DeviceArray> = inputs.iter().map(array).collect::<Option<_>>()?;
+    let shapes: Vec<Vec<usize>> = arrays.iter().map(|a| a.meta.shape.clone()).collect();
+    let mut copies = Vec::with_capacity(arrays.len());
+    for (a, slab) in arrays.iter().zip(concat_slabs(&plan, &shapes)) {
+        if a.meta.numel() == 0 {
+            continue;
+        }
+        let (shape, sts) = collapse(&slab.shape, &[c_strides(&slab.shape), slab.dst_st]);
+        if shape.len() > MAX_RANK {
+            return None;
+        }
+        let k = MapKernel {
+            expr: "x",
+            compute: out.dtype,
+            inputs: vec![MapInput {
+                var: "x",
+                dtype: a.meta.dtype,
+                compute: out.dtype,
+                operand: Operand::Strided,
+            }],
+            out: out.dtype,
+            out_strided: true,
+        };
+        let kernel = dev.kernel(&k.key(), &["nd_map"], || k.source()).ok()?;
+        let mut plan = MapPlan {
+            inputs: k.inputs,
+            ptrs: [a.ptr(), 0, 0],
+            scalars: [Sc::default(); 3],
+            geo: Geo {
+                rank: shape.len() as i32,
+                ..Geo::default()
+            },
+        };
+        plan.geo.shape[..shape.len()].copy_from_slice(&shape);
+        plan.geo.st[0][..shape.len()].copy_from_slice(&sts[0]);
+        plan.geo.st[2][..shape.len()].copy_from_slice(&sts[1]);
+        plan.geo.off[2] = slab.off;
+        copies.push((kernel, plan, a.meta.numel() as u64));
+    }
+    Some(alloc_out(dev, call.op, out).and_then(|dst| {
+        for (kernel, plan, n) in &copies {
+            run_map(dev, call.op, kernel, plan, dst.ptr(), *n)?;
+        }
+        Ok(dst)
+    }))
+}
+
+/// The lanes of a cumulative op over `axis` (None: the flattened array) of a C-order
+/// array of `shape`: (lanes, length, distance between a lane's elements).
+fn scan_lanes(shape: &[usize], axis: Option<usize>) -> (usize, usize, usize) {
+    match axis {
+        None => (1, shape.iter().product(), 1),
+        Some(ax) => {
+            let outer: usize = shape[..ax].iter().product();
+            let inner: usize = shape[ax + 1..].iter().product();
+            (outer * inner, shape[ax], inner)
+        }
+    }
+}
+
+/// How lanes of `len` elements are cut for a device of `sms` multiprocessors: (chunk
+/// length, chunks per lane). Few long lanes are cut so that about `sms * 1024` threads
+/// work; many lanes run one thread each.
+fn scan_chunks(lanes: usize, len: usize, sms: usize) -> (usize, usize) {
+    let want = (sms * 1024).div_ceil(lanes.max(1));
+    let chunks = want.clamp(1, len.div_ceil(64).max(1));
+    let chunk = len.div_ceil(chunks).max(1);
+    (chunk, len.div_ceil(chunk).max(1))
+}
+
+/// `cumsum` and `cumprod` along an axis (or of the flattened array): each lane is cut
+/// into chunks; the chunks' totals are scanned per lane, then every chunk is scanned from
+/// its carry. Each step is the `add` (`multiply`) row's expression in the plan's dtype,
+/// as the CPU kernel steps; floating results differ from its sequential sums only by the
+/// order of the additions.
+fn cumulative(
+    dev: &Arc<CudaDevice>,
+    call: &Call<'_>,
+    inputs: &[GpuInput],
+    out: &Meta,
+) -> Option<Result<DeviceArray>> {
+    let a = array(inputs.first()?)?;
+    let plan = native_try!(ndserve_proto::ops::stats::stats_plan(call));
+    if a.meta.numel() == 0 || out.dtype != plan.compute {
+        return None;
+    }
+    let step = if call.op == "cumprod" {
+        "multiply"
+    } else {
+        "add"
+    };
+    let k = ScanKernel {
+        expr: elementwise::row(step)?.cuda?,
+        input: a.meta.dtype,
+        compute: plan.compute,
+    };
+    let axis = (!plan.flatten)
+        .then(|| plan.axes.first().copied())
+        .flatten();
+    let (lanes, len, inner) = scan_lanes(&a.meta.shape, axis);
+    let (chunk, chunks) = scan_chunks(lanes, len, dev.sms as usize);
+    let threads = (lanes * chunks) as u64;
+    let entries = ["nd_scan_part", "nd_scan_carry", "nd_scan_out"];
+    let kernel = dev.kernel(&k.key(), &entries, || k.source()).ok()?;
+    let [lanes, len, inner, chunk, chunks] = [lanes, len, inner, chunk, chunks].map(|v| v as i64);
+    Some((|| {
+        let dst = alloc_out(dev, call.op, out)?;
+        let part = if chunks > 1 {
+            Some(alloc_out(
+                dev,
+                call.op,
+                &Meta::new(plan.compute, vec![threads as usize]),
+            )?)
+        } else {
+            None
+        };
+        dev.bind()?;
+        let stream = dev.stream();
+        let parts = part.as_ref().map_or(0, DeviceArray::ptr);
+        let (src, dst_ptr) = (a.ptr(), dst.ptr());
+        if chunks > 1 {
+            let mut b = stream.launch_builder(kernel.function("nd_scan_part")?);
+            b.arg(&src).arg(&parts).arg(&lanes).arg(&len).arg(&inner);
+            b.arg(&chunk).arg(&chunks);
+            // SAFETY: arguments match nd_scan_part's; `src` holds the lanes' elements and
+            // `parts` one value per (chunk, lane) thread.
+            unsafe { b.launch(launch_cfg(grid(dev, threads))) }
+                .map_err(|e| driver_error(call.op, e))?;
+            let mut b = stream.launch_builder(kernel.function("nd_scan_carry")?);
+            b.arg(&parts).arg(&lanes).arg(&chunks);
+            // SAFETY: arguments match nd_scan_carry's; the part pass, queued before on
+            // the same stream, filled `parts`.
+            unsafe { b.launch(launch_cfg(grid(dev, lanes as u64))) }
+                .map_err(|e| driver_error(call.op, e))?;
+        }
+        let mut b = stream.launch_builder(kernel.function("nd_scan_out")?);
+        b.arg(&src)
+            .arg(&parts)
+            .arg(&dst_ptr)
+            .arg(&lanes)
+            .arg(&len)
+            .arg(&inner);
+        b.arg(&chunk).arg(&chunks);
+        // SAFETY: arguments match nd_scan_out's; `dst` holds the output (the input's
+        // element count) and `parts` the carries (read only when `chunks > 1`). The parts
+        // buffer goes back to the pool after this launch is queued; any reuse is queued
+        // after it on the same stream.
+        unsafe { b.launch(launch_cfg(grid(dev, threads))) }
+            .map_err(|e| driver_error(call.op, e))?;
+        drop(part);
+        Ok(dst)
+    })())
 }
 
 /// Bytes of a reduction's accumulator (the prelude's `A`).
@@ -862,6 +1074,13 @@ mod tests {
     use crate::backend::cpu::array::HostArray;
     use crate::backend::cpu::kernels::CpuInput;
 
+    /// The CPU kernel's int64 result of `op`.
+    fn cpu_i64(op: &str, inputs: &[HostArray], attrs: &Attrs, out: &Meta) -> Vec<i64> {
+        let ins: Vec<CpuInput> = inputs.iter().cloned().map(CpuInput::Array).collect();
+        let r = cpu::run(op, &ins, attrs, std::slice::from_ref(out)).unwrap();
+        r[0].typed::<i64>().unwrap().iter().copied().collect()
+    }
+
     /// The GPU's view of a basic index (offset and strides, read by the copy kernel) selects
     /// exactly the elements the CPU kernel's `getitem` gives, in order: checked here by
     /// walking the view on the host, so it needs no GPU.
@@ -916,12 +1135,136 @@ mod tests {
                 }
                 got.push(data[at as usize]);
             }
-            let outs = [plan.out.clone()];
-            let want = cpu::run("getitem", &[CpuInput::Array(host.clone())], &attrs, &outs)
-                .unwrap()
-                .remove(0);
-            let want: Vec<i64> = want.typed::<i64>().unwrap().iter().copied().collect();
+            let want = cpu_i64("getitem", std::slice::from_ref(&host), &attrs, &plan.out);
             assert_eq!(got, want, "{key:?}");
+        }
+    }
+
+    /// Copying each input through its slab fills the result exactly as the CPU's
+    /// `concatenate` and `stack` do, for every axis and `axis=None`.
+    #[test]
+    fn concat_slabs_place_inputs_where_the_cpu_does() {
+        let cases: Vec<(&str, Vec<Vec<usize>>, Attr)> = vec![
+            (
+                "concatenate",
+                vec![vec![2, 3, 4], vec![1, 3, 4]],
+                Attr::Int(0),
+            ),
+            (
+                "concatenate",
+                vec![vec![2, 3, 4], vec![2, 2, 4], vec![2, 1, 4]],
+                Attr::Int(1),
+            ),
+            (
+                "concatenate",
+                vec![vec![2, 3, 4], vec![2, 3, 1]],
+                Attr::Int(-1),
+            ),
+            (
+                "concatenate",
+                vec![vec![2, 3], vec![5], vec![1, 1, 2]],
+                Attr::None,
+            ),
+            ("concatenate", vec![vec![3, 0], vec![3, 2]], Attr::Int(1)),
+            ("stack", vec![vec![2, 3], vec![2, 3]], Attr::Int(0)),
+            (
+                "stack",
+                vec![vec![2, 3], vec![2, 3], vec![2, 3]],
+                Attr::Int(2),
+            ),
+            ("stack", vec![vec![2, 3], vec![2, 3]], Attr::Int(-2)),
+        ];
+        for (op, shapes, axis) in cases {
+            let mut next = 0i64;
+            let hosts: Vec<HostArray> = shapes
+                .iter()
+                .map(|s| {
+                    let n: usize = s.iter().product();
+                    let v: Vec<i64> = (next..next + n as i64).collect();
+                    next += n as i64;
+                    HostArray::I64(Array::from_shape_vec(IxDyn(s), v).unwrap().into_shared())
+                })
+                .collect();
+            let attrs = Attrs::new().with("axis", axis.clone());
+            let metas: Vec<Input> = hosts.iter().map(|h| Input::Array(h.meta())).collect();
+            let call = Call {
+                op,
+                inputs: &metas,
+                attrs: &attrs,
+            };
+            let plan = concat_plan(&call).unwrap();
+            let mut got = vec![-1i64; plan.out.numel()];
+            for (h, slab) in hosts.iter().zip(concat_slabs(&plan, &shapes)) {
+                let x: Vec<i64> = h.typed::<i64>().unwrap().iter().copied().collect();
+                for (flat, &v) in x.iter().enumerate() {
+                    let (mut rem, mut at) = (flat, slab.off);
+                    for d in (0..slab.shape.len()).rev() {
+                        at += (rem % slab.shape[d]) as i64 * slab.dst_st[d];
+                        rem /= slab.shape[d];
+                    }
+                    got[at as usize] = v;
+                }
+            }
+            let want = cpu_i64(op, &hosts, &attrs, &plan.out);
+            assert_eq!(got, want, "{op} {shapes:?} {axis:?}");
+        }
+    }
+
+    /// The three scan passes, walked on the host with the lanes and chunks the GPU
+    /// would use (several chunk counts, so carries cross chunks), give the CPU's
+    /// `cumsum` for every axis and `axis=None`.
+    #[test]
+    fn scan_chunks_and_carries_give_the_cpus_cumsum() {
+        let shape = [3usize, 70, 4];
+        let data: Vec<i64> = (0..840).map(|i| (i * 7919) % 1000 - 500).collect();
+        let host = HostArray::I64(
+            Array::from_shape_vec(IxDyn(&shape), data.clone())
+                .unwrap()
+                .into_shared(),
+        );
+        for axis in [Attr::Int(0), Attr::Int(1), Attr::Int(-1), Attr::None] {
+            let attrs = Attrs::new().with("axis", axis.clone());
+            let metas = [Input::Array(host.meta())];
+            let call = Call {
+                op: "cumsum",
+                inputs: &metas,
+                attrs: &attrs,
+            };
+            let plan = ndserve_proto::ops::stats::stats_plan(&call).unwrap();
+            let ax = (!plan.flatten).then(|| plan.axes[0]);
+            let (lanes, len, inner) = scan_lanes(&shape, ax);
+            let want = cpu_i64("cumsum", std::slice::from_ref(&host), &attrs, &plan.outs[0]);
+            for sms in [1, 2, 1000] {
+                let (chunk, chunks) = scan_chunks(lanes, len, sms);
+                assert!(chunk * chunks >= len && chunk * (chunks - 1) < len);
+                let base = |l: usize| (l / inner) * len * inner + l % inner;
+                // nd_scan_part, then nd_scan_carry
+                let mut part = vec![0i64; lanes * chunks];
+                for (t, p) in part.iter_mut().enumerate() {
+                    let (c, l) = (t / lanes, t % lanes);
+                    let r1 = (c * chunk + chunk).min(len);
+                    *p = (c * chunk..r1).map(|r| data[base(l) + r * inner]).sum();
+                }
+                for l in 0..lanes {
+                    let mut run = part[l];
+                    for c in 1..chunks {
+                        let next = part[c * lanes + l];
+                        part[c * lanes + l] = run;
+                        run += next;
+                    }
+                }
+                // nd_scan_out
+                let mut got = vec![0i64; data.len()];
+                for (t, &carry) in part.iter().enumerate() {
+                    let (c, l) = (t / lanes, t % lanes);
+                    let mut acc = if c > 0 { carry } else { 0 };
+                    for r in c * chunk..(c * chunk + chunk).min(len) {
+                        acc += data[base(l) + r * inner];
+                        got[base(l) + r * inner] = acc;
+                    }
+                }
+                assert_eq!(got, want, "axis {axis:?}, {chunks} chunks");
+            }
         }
     }
 }
