@@ -210,67 +210,58 @@ fn sort_keys<T: Copy + Send + Sync>(
     true
 }
 
-/// A lane's items split on their most significant digit, groups in order, each group
-/// differing only in its low `bits` bits and not yet sorted.
-struct Grouped<T> {
-    items: Vec<T>,
+/// A lane's items split on their most significant digit: the groups' sizes, in order,
+/// and the low bits in which keys within a group may still differ.
+struct Groups {
     sizes: Vec<usize>,
     bits: u32,
 }
 
-impl<T: Copy + Default + Send + Sync> Grouped<T> {
-    /// `make(i, &src[i])` for every item, grouped when the lane is long.
-    fn split<S: Sync>(
+impl Groups {
+    /// Writes `make(i, &src[i])` to `items` (as long as `src`), grouped on the most
+    /// significant digit when the lane is long.
+    fn split<S: Sync, T: Send>(
         src: &[S],
+        items: &mut [T],
         make: &(impl Fn(usize, &S) -> T + Sync),
         key: &(impl Fn(&T) -> u64 + Sync),
-    ) -> Self {
+    ) -> Groups {
         let skey = |s: &S| key(&make(0, s));
         let diff = differing(src, &skey);
-        let digit = (src.len() >= MSD_MIN).then(|| Digit::top(diff)).flatten();
-        match digit {
-            Some(d) => {
-                let mut items = vec![T::default(); src.len()];
-                let sizes = scatter(src, &mut items, d.groups(), &|s| d.of(skey(s)), make);
-                Grouped {
-                    items,
-                    sizes,
-                    bits: d.lo,
+        match (src.len() >= MSD_MIN).then(|| Digit::top(diff)).flatten() {
+            Some(d) => Groups {
+                sizes: scatter(src, items, d.groups(), &|s| d.of(skey(s)), make),
+                bits: d.lo,
+            },
+            None => {
+                for (i, (o, s)) in items.iter_mut().zip(src).enumerate() {
+                    *o = make(i, s);
+                }
+                Groups {
+                    sizes: vec![src.len()],
+                    bits: 64 - diff.leading_zeros(),
                 }
             }
-            None => Grouped {
-                items: src.iter().enumerate().map(|(i, s)| make(i, s)).collect(),
-                sizes: vec![src.len()],
-                bits: 64 - diff.leading_zeros(),
-            },
         }
     }
 
-    /// Sorts each group and writes `finish(item)` to `out` in order.
-    fn finish<O: Send>(
-        mut self,
-        out: &mut [O],
+    /// Sorts each group of `items` in place, groups in parallel.
+    fn sort<T: Copy + Default + Send + Sync>(
+        &self,
+        items: &mut [T],
         key: &(impl Fn(&T) -> u64 + Sync),
-        finish: &(impl Fn(T) -> O + Sync),
     ) {
-        let bits = self.bits;
-        let sort_group = |(g, o): (&mut [T], &mut [O])| {
+        let sort_group = |g: &mut [T]| {
             let mut scratch = vec![T::default(); g.len()];
-            let sorted = if sort_keys(g, &mut scratch, key, bits) {
-                &scratch[..]
-            } else {
-                &g[..]
-            };
-            for (o, t) in o.iter_mut().zip(sorted) {
-                *o = finish(*t);
+            if sort_keys(g, &mut scratch, key, self.bits) {
+                g.copy_from_slice(&scratch);
             }
         };
-        let groups = split_sizes(&mut self.items, &self.sizes);
-        let outs = split_sizes(out, &self.sizes);
+        let groups = split_sizes(items, &self.sizes);
         if groups.len() > 1 {
-            groups.into_par_iter().zip(outs).for_each(sort_group);
+            groups.into_par_iter().for_each(sort_group);
         } else {
-            groups.into_iter().zip(outs).for_each(sort_group);
+            groups.into_iter().for_each(sort_group);
         }
     }
 }
@@ -307,8 +298,17 @@ macro_rules! radix_lane_sort {
                 }
                 let key: fn($T, bool) -> $K = $key;
                 let from: fn($K) -> $T = $from;
-                let wide = |k: &$K| u64::from(*k);
-                Grouped::split(lane, &|_, &x| key(x, false), &wide).finish(out, &wide, &from);
+                // The values themselves are sorted, straight into `out`.
+                let by = |x: &$T| u64::from(key(*x, false));
+                Groups::split(lane, out, &|_, &x| x, &by).sort(out, &by);
+                // Every NaN (the largest key, so last) as the canonical NaN.
+                for x in out.iter_mut().rev() {
+                    let k = key(*x, false);
+                    if k != <$K>::MAX {
+                        break;
+                    }
+                    *x = from(k);
+                }
             }
             fn argsort_lane(lane: &[$T], idx: &mut [i64]) {
                 if lane.len() < RADIX_MIN || lane.len() > u32::MAX as usize {
@@ -316,8 +316,15 @@ macro_rules! radix_lane_sort {
                 }
                 let key: fn($T, bool) -> $K = $key;
                 let by = |p: &($K, u32)| u64::from(p.0);
-                Grouped::split(lane, &|i, &x| (key(x, true), i as u32), &by)
-                    .finish(idx, &by, &|p: ($K, u32)| i64::from(p.1));
+                let mut pairs = vec![(<$K>::default(), 0u32); lane.len()];
+                Groups::split(lane, &mut pairs, &|i, &x| (key(x, true), i as u32), &by)
+                    .sort(&mut pairs, &by);
+                let index = |(o, p): (&mut i64, &($K, u32))| *o = i64::from(p.1);
+                if lane.len() >= PAR_MIN {
+                    idx.par_iter_mut().zip(&pairs).for_each(index);
+                } else {
+                    idx.iter_mut().zip(&pairs).for_each(index);
+                }
             }
         }
     )*};
