@@ -10,8 +10,9 @@
 //! A long lane is first split on the 11 most significant bits in which its keys differ:
 //! one pass, shared by rayon's threads, each writing its own piece of every group. Then
 //! each group, small enough for the cache, sorts least significant digit first on the
-//! bits below, groups in parallel, and is written straight to the output. A group still
-//! too long for the cache splits again the same way.
+//! bits below, groups in parallel. `sort` moves the values themselves, straight into the
+//! output; `argsort` sorts (key, index) pairs. A group still too long for the cache
+//! splits again the same way.
 
 use half::{bf16, f16};
 use num_complex::{Complex32, Complex64};
@@ -185,7 +186,7 @@ fn lsd<T: Copy>(a: &mut [T], b: &mut [T], key: &impl Fn(&T) -> u64, bits: u32) -
 
 /// Sorts `a` stably by `key`, with `b` (as long) as scratch; answers whether the
 /// result is in `b`. Keys differ only in their low `bits` bits.
-fn sort_keys<T: Copy + Send + Sync>(
+fn sort_keys<T: Copy + Default + Send + Sync>(
     a: &mut [T],
     b: &mut [T],
     key: &(impl Fn(&T) -> u64 + Sync),
@@ -194,19 +195,9 @@ fn sort_keys<T: Copy + Send + Sync>(
     if a.len() < MSD_MIN {
         return lsd(a, b, key, bits);
     }
-    let Some(d) = Digit::top(differing(a, key)) else {
-        return false; // all keys equal
-    };
-    let sizes = scatter(a, b, d.groups(), &|t| d.of(key(t)), &|_, t| *t);
-    let groups: Vec<_> = split_sizes(b, &sizes)
-        .into_iter()
-        .zip(split_sizes(a, &sizes))
-        .collect();
-    groups.into_par_iter().for_each(|(bg, ag)| {
-        if sort_keys(bg, ag, key, d.lo) {
-            bg.copy_from_slice(ag);
-        }
-    });
+    // Too long for the cache: split into `b` as a lane is, each group sorting with
+    // its piece of `a` as scratch.
+    Groups::split(a, b, &|_, t| *t, key).sort(b, Some(a), key);
     true
 }
 
@@ -245,23 +236,36 @@ impl Groups {
         }
     }
 
-    /// Sorts each group of `items` in place, groups in parallel.
+    /// Sorts each group of `items` in place, groups in parallel, with the matching
+    /// piece of `scratch` (as long as `items`) or else a buffer per group.
     fn sort<T: Copy + Default + Send + Sync>(
         &self,
         items: &mut [T],
+        scratch: Option<&mut [T]>,
         key: &(impl Fn(&T) -> u64 + Sync),
     ) {
-        let sort_group = |g: &mut [T]| {
-            let mut scratch = vec![T::default(); g.len()];
-            if sort_keys(g, &mut scratch, key, self.bits) {
-                g.copy_from_slice(&scratch);
+        let sort_group = |(g, s): (&mut [T], Option<&mut [T]>)| {
+            let mut own = Vec::new();
+            let s = match s {
+                Some(s) => s,
+                None => {
+                    own.resize(g.len(), T::default());
+                    &mut own[..]
+                }
+            };
+            if sort_keys(g, s, key, self.bits) {
+                g.copy_from_slice(s);
             }
         };
         let groups = split_sizes(items, &self.sizes);
+        let scratches: Vec<Option<&mut [T]>> = match scratch {
+            Some(s) => split_sizes(s, &self.sizes).into_iter().map(Some).collect(),
+            None => self.sizes.iter().map(|_| None).collect(),
+        };
         if groups.len() > 1 {
-            groups.into_par_iter().for_each(sort_group);
+            groups.into_par_iter().zip(scratches).for_each(sort_group);
         } else {
-            groups.into_iter().for_each(sort_group);
+            groups.into_iter().zip(scratches).for_each(sort_group);
         }
     }
 }
@@ -300,7 +304,7 @@ macro_rules! radix_lane_sort {
                 let from: fn($K) -> $T = $from;
                 // The values themselves are sorted, straight into `out`.
                 let by = |x: &$T| u64::from(key(*x, false));
-                Groups::split(lane, out, &|_, &x| x, &by).sort(out, &by);
+                Groups::split(lane, out, &|_, &x| x, &by).sort(out, None, &by);
                 // Every NaN (the largest key, so last) as the canonical NaN.
                 for x in out.iter_mut().rev() {
                     let k = key(*x, false);
@@ -318,7 +322,7 @@ macro_rules! radix_lane_sort {
                 let by = |p: &($K, u32)| u64::from(p.0);
                 let mut pairs = vec![(<$K>::default(), 0u32); lane.len()];
                 Groups::split(lane, &mut pairs, &|i, &x| (key(x, true), i as u32), &by)
-                    .sort(&mut pairs, &by);
+                    .sort(&mut pairs, None, &by);
                 let index = |(o, p): (&mut i64, &($K, u32))| *o = i64::from(p.1);
                 if lane.len() >= PAR_MIN {
                     idx.par_iter_mut().zip(&pairs).for_each(index);
