@@ -1,6 +1,7 @@
 //! The CUDA backend (GPU devices `cuda:N`).
 //!
-//! [`codegen`] writes the kernels' CUDA C++ and is built everywhere. With the `cuda`
+//! [`codegen`] writes the kernels' CUDA C++ ([`gather`] and [`radix`] those of `take`
+//! and the sorts) and is built everywhere. With the `cuda`
 //! feature, [`device`] holds a device's memory (a caching allocator under a per-device
 //! limit), transfers through pinned staging buffers, the NVRTC kernel cache and cuBLAS, and
 //! [`ops`] runs the native ops. The libraries are loaded at run time (cudarc's dynamic
@@ -9,10 +10,14 @@
 pub mod codegen;
 #[cfg(feature = "cuda")]
 pub mod device;
+pub mod gather;
 #[cfg(all(test, feature = "cuda"))]
 mod nvrtc_check;
 #[cfg(feature = "cuda")]
 pub mod ops;
+pub mod radix;
+#[cfg(feature = "cuda")]
+mod reorder;
 
 /// Ops with a GPU kernel besides the elementwise rows and the reductions (the arms of
 /// `ops::run`); the coverage table's GPU column reads [`is_native`].
@@ -34,6 +39,11 @@ pub const NATIVE_OPS: &[&str] = &[
     "stack",
     "cumsum",
     "cumprod",
+    "take",
+    "sort",
+    "argsort",
+    "partition",
+    "argpartition",
     "matmul",
     "fused",
 ];

@@ -1,7 +1,8 @@
 //! Compiles every generated kernel with NVRTC, no GPU needed: the elementwise rows for
-//! every dtype they have a loop for, `astype` between all dtypes, `where`, and every
-//! reduction. Skipped (with a line saying so) when NVRTC cannot be loaded; CI installs it
-//! from PyPI (`nvidia-cuda-nvrtc`) so these run there.
+//! every dtype they have a loop for, `astype` between all dtypes, `where`, copies, scans,
+//! `take`, the sorts, fusion and every reduction. Skipped (with a line saying so) when
+//! NVRTC cannot be loaded; CI installs it from PyPI (`nvidia-cuda-nvrtc`) so these run
+//! there.
 
 use ndserve_proto::ops::elementwise::{self, Family};
 use ndserve_proto::ops::reduce::{self, REDUCTIONS};
@@ -14,6 +15,8 @@ use rayon::prelude::*;
 use super::codegen::{
     FusedArg, FusedKernel, FusedNode, MapInput, MapKernel, Operand, ReduceKernel, ScanKernel,
 };
+use super::gather::TakeKernel;
+use super::radix::SortKernel;
 
 fn nvrtc_present() -> bool {
     // SAFETY: only tries to load the library.
@@ -212,6 +215,25 @@ fn every_generated_kernel_compiles() {
                 compute: plan.compute,
             };
             jobs.push((format!("{op} {d}"), k.source(), false));
+        }
+    }
+    // take: every value width and index dtype the plan accepts (a scalar index is int64).
+    for bytes in [1, 2, 4, 8, 16] {
+        for index in DType::ALL {
+            if !(index.is_integer() || index.is_bool()) || index == DType::UInt64 {
+                continue;
+            }
+            let k = TakeKernel {
+                value_bytes: bytes,
+                index,
+            };
+            jobs.push((format!("take {bytes}B by {index}"), k.source(), false));
+        }
+    }
+    // sort and argsort of every dtype with a radix key.
+    for d in DType::ALL {
+        if let Some(src) = (SortKernel { dtype: d }).source() {
+            jobs.push((format!("sort {d}"), src, false));
         }
     }
     for &(op, _, _, _) in REDUCTIONS {

@@ -2,10 +2,10 @@
 //! expression), `astype`, three-argument `where`, the reshapes (no copy), `transpose`,
 //! `broadcast_to`, basic `getitem` (a strided copy), `concatenate`/`stack` (a copy per
 //! input), `cumsum`/`cumprod` (chunked scans), `var`/`std` (composed of those), the
-//! reductions (`sum`, `prod`, `mean`, `max`, `min`, `all`, `any`,
-//! `argmax`, `argmin`) and `matmul` through cuBLAS. [`run`] answers `None` for anything
-//! else (or a layout these kernels don't index), and the worker then runs the CPU kernel
-//! on copies.
+//! reductions (`sum`, `prod`, `mean`, `max`, `min`, `all`, `any`, `argmax`, `argmin`),
+//! `matmul` through cuBLAS, and `take` and the sorts ([`super::reorder`]). [`run`]
+//! answers `None` for anything else (or a layout these kernels don't index), and the
+//! worker then runs the CPU kernel on copies.
 
 use std::sync::Arc;
 
@@ -115,6 +115,10 @@ pub fn run(
         "broadcast_to" => one(broadcast_to(dev, inputs, out)),
         "concatenate" | "stack" => one(concatenate(dev, &call, inputs, out)),
         "cumsum" | "cumprod" => one(cumulative(dev, &call, inputs, out)),
+        "take" => one(super::reorder::take(dev, &call, inputs, out)),
+        "sort" | "argsort" | "partition" | "argpartition" => {
+            one(super::reorder::sort(dev, &call, inputs, out))
+        }
         "matmul" => one(matmul(dev, inputs, out)),
         crate::fusion::FUSED_OP => one(fused(dev, inputs, attrs, out)),
         _ if reduce::REDUCTIONS.iter().any(|r| r.0 == op) => {
@@ -135,14 +139,14 @@ fn input_metas(inputs: &[GpuInput]) -> Vec<Input> {
         .collect()
 }
 
-fn array(i: &GpuInput) -> Option<&DeviceArray> {
+pub(super) fn array(i: &GpuInput) -> Option<&DeviceArray> {
     match i {
         GpuInput::Array(a) => Some(a),
         GpuInput::Scalar(_) => None,
     }
 }
 
-fn alloc_out(dev: &Arc<CudaDevice>, op: &str, out: &Meta) -> Result<DeviceArray> {
+pub(super) fn alloc_out(dev: &Arc<CudaDevice>, op: &str, out: &Meta) -> Result<DeviceArray> {
     let buf = dev.alloc(op, out.nbytes() as usize)?;
     Ok(DeviceArray {
         meta: out.clone(),
@@ -236,7 +240,7 @@ fn map_plan(
 }
 
 /// `blocks` blocks of [`BLOCK`] threads.
-fn launch_cfg(blocks: u32) -> LaunchConfig {
+pub(super) fn launch_cfg(blocks: u32) -> LaunchConfig {
     LaunchConfig {
         grid_dim: (blocks, 1, 1),
         block_dim: (BLOCK, 1, 1),
@@ -244,7 +248,7 @@ fn launch_cfg(blocks: u32) -> LaunchConfig {
     }
 }
 
-fn grid(dev: &CudaDevice, n: u64) -> u32 {
+pub(super) fn grid(dev: &CudaDevice, n: u64) -> u32 {
     let blocks = n.div_ceil(BLOCK as u64).max(1);
     blocks.min(dev.sms as u64 * 32) as u32
 }
@@ -604,7 +608,7 @@ fn concatenate(
 
 /// The lanes of a cumulative op over `axis` (None: the flattened array) of a C-order
 /// array of `shape`: (lanes, length, distance between a lane's elements).
-fn scan_lanes(shape: &[usize], axis: Option<usize>) -> (usize, usize, usize) {
+pub(super) fn scan_lanes(shape: &[usize], axis: Option<usize>) -> (usize, usize, usize) {
     match axis {
         None => (1, shape.iter().product(), 1),
         Some(ax) => {
