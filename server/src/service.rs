@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use ndserve_proto::pb::array_service_server::ArrayService;
 use ndserve_proto::{Error, Meta, pb};
@@ -152,36 +152,28 @@ impl ArrayService for Service {
         let want = meta.nbytes() as usize;
         let span = tracing::info_span!("upload", session = %session.id, handle = header.handle, dtype = %meta.dtype, bytes = want);
         let _e = span.enter();
-        let mut buf = BytesMut::with_capacity(want);
-        let mut push = |data: Bytes| -> Result<(), Error> {
-            if buf.len() + data.len() > want {
-                return Err(Error::invalid(
-                    "upload",
-                    "data",
-                    format!(
-                        "more than the {want} bytes that shape {} of {} needs",
-                        ndserve_proto::shape::fmt_shape(&meta.shape),
-                        meta.dtype
-                    ),
-                ));
+        // The chunks go on as they arrive: a GPU copies each on before the next comes.
+        let rest = futures::stream::unfold(Some(stream), |s| async move {
+            let mut s = s?;
+            match s.message().await {
+                Ok(Some(c)) if c.header.is_some() => Some((
+                    Err(Error::invalid(
+                        "upload",
+                        "header",
+                        "only the first chunk may carry a header",
+                    )),
+                    None,
+                )),
+                Ok(Some(c)) => Some((Ok(c.data), Some(s))),
+                Ok(None) => None,
+                Err(status) => Some((Err(Error::from(status)), None)),
             }
-            buf.extend_from_slice(&data);
-            Ok(())
-        };
-        push(first.data)?;
-        while let Some(chunk) = stream.message().await? {
-            if chunk.header.is_some() {
-                return Err(Error::invalid(
-                    "upload",
-                    "header",
-                    "only the first chunk may carry a header",
-                )
-                .into());
-            }
-            push(chunk.data)?;
-        }
+        });
+        let chunks = futures::stream::once(async move { Ok(first.data) })
+            .chain(rest)
+            .boxed();
         self.coord
-            .upload(&session, header.handle, meta, buf.freeze(), &header.device)
+            .upload(&session, header.handle, meta, chunks, &header.device)
             .await?;
         Ok(Response::new(pb::UploadResponse { bytes: want as u64 }))
     }

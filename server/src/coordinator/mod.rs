@@ -201,13 +201,13 @@ impl Coordinator {
         self.ops_fused.load(Ordering::Relaxed)
     }
 
-    /// Stores an uploaded array under `handle`.
+    /// Stores an uploaded array, arriving as chunks, under `handle`.
     pub async fn upload(
         &self,
         session: &Session,
         handle: u64,
         meta: Meta,
-        data: Bytes,
+        chunks: futures::stream::BoxStream<'static, Result<Bytes>>,
         device: &str,
     ) -> Result<()> {
         let w = match device {
@@ -217,7 +217,9 @@ impl Coordinator {
         let array = self.new_id();
         let worker = self.workers.get(w)?;
         let local = local_device(device, worker.name());
-        worker.put(array, meta.clone(), data, &local).await?;
+        worker
+            .put_chunks(array, meta.clone(), chunks, &local)
+            .await?;
         let old = {
             let mut st = session.state.lock();
             if st.closed {

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use ndserve_proto::{Error, Meta, Result};
 
 use super::local::{LocalWorker, Stored};
@@ -126,6 +128,88 @@ impl LocalWorker {
         Ok((g.array.meta.clone(), bytes))
     }
 
+    /// A GPU array's meta and its bytes as a stream of chunks, copied off the device
+    /// while the first chunks are already on their way to the client.
+    pub(super) fn gpu_stream(
+        &self,
+        g: GpuArray,
+        chunk_bytes: usize,
+    ) -> (Meta, BoxStream<'static, Result<Bytes>>) {
+        let dev = self.gpus[g.device].clone();
+        let meta = g.array.meta.clone();
+        // A few pieces in flight: the copy runs ahead of the client by at most this many
+        // chunks.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(16);
+        tokio::task::spawn_blocking(move || {
+            let copied = dev.download_with("fetch", &g.array, |piece| {
+                for c in piece.chunks(chunk_bytes.max(1)) {
+                    tx.blocking_send(Ok(Bytes::copy_from_slice(c)))
+                        .map_err(|_| Error::Cancelled {
+                            message: "fetch: the client stopped reading".into(),
+                        })?;
+                }
+                Ok(())
+            });
+            if let Err(e) = copied {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        (
+            meta,
+            Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)),
+        )
+    }
+
+    /// An upload's chunks copied on to GPU `device` as they arrive (through the pinned
+    /// staging buffer, on a blocking thread), rather than gathered first.
+    pub(super) async fn gpu_from_chunks(
+        &self,
+        device: usize,
+        meta: Meta,
+        mut chunks: BoxStream<'static, Result<Bytes>>,
+    ) -> Result<GpuArray> {
+        let dev = self.gpus[device].clone();
+        let want = meta.nbytes() as usize;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+        let copy_meta = meta.clone();
+        let copy = tokio::task::spawn_blocking(move || {
+            dev.upload_with(
+                "upload",
+                copy_meta,
+                std::iter::from_fn(|| rx.blocking_recv()),
+            )
+        });
+        let (mut sent, mut failed) = (0usize, None);
+        while let Some(c) = chunks.next().await {
+            match c {
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+                Ok(c) => {
+                    sent += c.len();
+                    if sent > want {
+                        failed = Some(super::too_many_bytes(&meta));
+                        break;
+                    }
+                    if tx.send(c).await.is_err() {
+                        break; // the copy stopped; its error is below
+                    }
+                }
+            }
+        }
+        // The copy ends with the chunks; on an error it sees too few bytes and fails, and
+        // its buffer goes back to the pool.
+        drop(tx);
+        let copied = copy
+            .await
+            .map_err(|e| Error::internal("upload", format!("the copy task failed: {e}")))?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        Ok(self.wrap_gpu(device, copied?))
+    }
+
     /// A GPU array copied to the host.
     pub(super) fn gpu_to_host(&self, g: &GpuArray) -> Result<HostArray> {
         let (meta, bytes) = self.gpu_bytes(g)?;
@@ -154,8 +238,7 @@ impl LocalWorker {
                 WorkerInput::Array(id) => GpuInput::Array(match self.lookup(*id)? {
                     Stored::Gpu(g) if g.device == d => g.array,
                     Stored::Gpu(g) => {
-                        let (meta, bytes) = self.gpu_bytes(&g)?;
-                        dev.upload(&call.op, meta, &bytes)?
+                        dev.copy_from_peer(&call.op, &self.gpus[g.device], &g.array)?
                     }
                     Stored::Host(h) => dev.upload(&call.op, h.meta(), &h.to_le_bytes())?,
                 }),

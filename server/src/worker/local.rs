@@ -303,6 +303,23 @@ impl Worker for LocalWorker {
         Ok(())
     }
 
+    async fn put_chunks(
+        &self,
+        id: u64,
+        meta: Meta,
+        chunks: BoxStream<'static, Result<Bytes>>,
+        device: &str,
+    ) -> Result<()> {
+        #[cfg(feature = "cuda")]
+        if let Some(d) = self.gpu_index("upload", device)? {
+            let a = self.gpu_from_chunks(d, meta, chunks).await?;
+            self.store(&[id], vec![Stored::Gpu(a)]);
+            return Ok(());
+        }
+        let data = super::gather_chunks(&meta, chunks).await?;
+        self.put(id, meta, data, device).await
+    }
+
     async fn get(
         &self,
         id: u64,
@@ -313,11 +330,7 @@ impl Worker for LocalWorker {
         let a = match self.lookup(id)? {
             Stored::Host(a) => a,
             #[cfg(feature = "cuda")]
-            Stored::Gpu(g) => {
-                let (meta, bytes) = self.gpu_bytes(&g)?;
-                let chunks = super::remote::chunks(bytes, chunk_bytes).map(Ok);
-                return Ok((meta, Box::pin(futures::stream::iter(chunks))));
-            }
+            Stored::Gpu(g) => return Ok(self.gpu_stream(g, chunk_bytes)),
         };
         let meta = a.meta();
         let bytes = if let Some(b) = a.shared_le_bytes() {

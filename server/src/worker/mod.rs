@@ -77,6 +77,19 @@ pub trait Worker: Send + Sync + 'static {
     async fn run_op(&self, call: WorkerCall) -> Result<Vec<Meta>>;
     /// Stores an array from little-endian C-order bytes on `device` (empty: the first).
     async fn put(&self, id: u64, meta: Meta, data: Bytes, device: &str) -> Result<()>;
+    /// Stores an array whose bytes arrive as chunks (an upload) on `device`. By default
+    /// the chunks are gathered into one buffer for [`Worker::put`]; a worker that can
+    /// place each chunk as it arrives (a GPU copying it on) overrides this.
+    async fn put_chunks(
+        &self,
+        id: u64,
+        meta: Meta,
+        chunks: BoxStream<'static, Result<Bytes>>,
+        device: &str,
+    ) -> Result<()> {
+        let data = gather_chunks(&meta, chunks).await?;
+        self.put(id, meta, data, device).await
+    }
     /// The device holding array `id` (`worker/cuda:0`), where the worker can tell.
     fn device_of(&self, id: u64) -> Option<String> {
         let _ = id;
@@ -120,6 +133,45 @@ pub trait Worker: Send + Sync + 'static {
             collect_chunks(&mut stream, limit, |c| (c.meta.clone(), c.data.clone())).await?;
         self.put(id, meta, data, "").await
     }
+}
+
+/// The bytes of an upload of `meta`, gathered from its chunks: no more than the array
+/// holds (checked as they come) and no fewer.
+pub async fn gather_chunks(
+    meta: &Meta,
+    mut chunks: BoxStream<'static, Result<Bytes>>,
+) -> Result<Bytes> {
+    let want = meta.nbytes() as usize;
+    let mut buf = BytesMut::with_capacity(want);
+    while let Some(c) = chunks.next().await {
+        let c = c?;
+        if buf.len() + c.len() > want {
+            return Err(too_many_bytes(meta));
+        }
+        buf.extend_from_slice(&c);
+    }
+    if buf.len() != want {
+        return Err(Error::invalid(
+            "upload",
+            "data",
+            format!("{} bytes for an array of {want} bytes", buf.len()),
+        ));
+    }
+    Ok(buf.freeze())
+}
+
+/// An upload that sent more bytes than its array holds.
+pub fn too_many_bytes(meta: &Meta) -> Error {
+    Error::invalid(
+        "upload",
+        "data",
+        format!(
+            "more than the {} bytes that shape {} of {} needs",
+            meta.nbytes(),
+            ndserve_proto::shape::fmt_shape(&meta.shape),
+            meta.dtype
+        ),
+    )
 }
 
 /// The largest memory limit of a worker's devices: no array it can hold is larger.

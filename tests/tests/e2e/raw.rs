@@ -294,6 +294,88 @@ async fn bad_requests_get_the_right_codes_and_the_server_keeps_serving() {
     assert_eq!(metas, vec![Meta::new(DType::Float64, vec![3])]);
 }
 
+/// An upload in chunks: the first carries the header, the rest only data.
+fn chunked(session: &str, h: u64, meta: &Meta, parts: Vec<Vec<u8>>) -> Vec<pb::UploadChunk> {
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, data)| pb::UploadChunk {
+            header: (i == 0).then(|| pb::UploadHeader {
+                session_id: session.into(),
+                handle: h,
+                meta: Some(meta.to_wire()),
+                device: String::new(),
+            }),
+            data: data.into(),
+        })
+        .collect()
+}
+
+async fn fetch_bytes(c: &mut ArrayServiceClient<Channel>, session: &str, h: u64) -> Vec<u8> {
+    let mut s = c
+        .fetch(pb::FetchRequest {
+            session_id: session.into(),
+            handle: h,
+            after_seq: 0,
+            chunk_bytes: 0,
+            direct: false,
+        })
+        .await
+        .expect("fetch")
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(chunk) = s.message().await.expect("chunk") {
+        out.extend_from_slice(&chunk.data);
+    }
+    out
+}
+
+/// Chunks arrive one by one and go on to the worker as they come: their bytes make the
+/// array in order; too many, too few or a second header is INVALID_ARGUMENT, and the
+/// handle then holds nothing.
+#[tokio::test]
+async fn chunked_uploads_arrive_whole_or_not_at_all() {
+    let srv = server().await;
+    let mut c = raw(&srv.url()).await;
+    let s = open(&mut c, 60_000).await;
+    let meta = Meta::new(DType::Int32, vec![3, 1000]);
+    let bytes: Vec<u8> = (0..3000i32).flat_map(|v| (v * 7).to_le_bytes()).collect();
+    // Uneven pieces, one of them empty.
+    let parts = vec![
+        bytes[..5].to_vec(),
+        bytes[5..4001].to_vec(),
+        vec![],
+        bytes[4001..].to_vec(),
+    ];
+    c.upload(futures::stream::iter(chunked(&s, 1, &meta, parts)))
+        .await
+        .expect("upload");
+    assert_eq!(fetch_bytes(&mut c, &s, 1).await, bytes);
+
+    let too_many = vec![bytes.clone(), vec![0; 4]];
+    let too_few = vec![bytes[..100].to_vec(), bytes[100..11_000].to_vec()];
+    for (h, parts, says) in [(2, too_many, "more than"), (3, too_few, "11000 bytes")] {
+        let e = Error::from(
+            c.upload(futures::stream::iter(chunked(&s, h, &meta, parts)))
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+        assert!(
+            e.to_string().contains("upload") && e.to_string().contains(says),
+            "{e}"
+        );
+        assert_eq!(fetch_err(&mut c, &s, h).await.code(), ErrorCode::NotFound);
+    }
+    let mut twice = chunked(&s, 4, &meta, vec![bytes[..8].to_vec(), bytes[8..].to_vec()]);
+    twice[1].header = twice[0].header.clone();
+    let e = Error::from(c.upload(futures::stream::iter(twice)).await.unwrap_err());
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    assert!(e.to_string().contains("header"), "{e}");
+    // The first upload is untouched.
+    assert_eq!(fetch_bytes(&mut c, &s, 1).await, bytes);
+}
+
 #[tokio::test]
 async fn an_incompatible_protocol_is_refused() {
     let srv = server().await;

@@ -11,12 +11,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use cudarc::driver::sys::CUdevice_attribute;
-use cudarc::driver::{CudaContext, CudaFunction, CudaStream, DriverError, result};
+use cudarc::driver::{CudaContext, CudaEvent, CudaFunction, CudaStream, DriverError, result};
 use ndserve_proto::{Error, Meta, Result};
 use parking_lot::Mutex;
 
-/// Pinned staging buffers are this large; transfers go through them in pieces.
+/// Pinned staging buffers are this large; transfers go through their two halves in
+/// pieces, the host copying one half while the copy engine moves the other.
 const STAGE_BYTES: usize = 16 << 20;
+/// A transfer's piece: half a staging buffer.
+const PIECE_BYTES: usize = STAGE_BYTES / 2;
 /// Transfers smaller than this copy from pageable memory directly.
 const DIRECT_BYTES: usize = 64 << 10;
 
@@ -63,9 +66,24 @@ impl Kernel {
     }
 }
 
+/// [`STAGE_BYTES`] of page-locked host memory: two halves of [`PIECE_BYTES`].
 struct Staging {
     ptr: *mut u8,
-    len: usize,
+}
+
+impl Staging {
+    /// The first `len` bytes of half `slot` (0 or 1).
+    ///
+    /// # Safety
+    /// `len <= PIECE_BYTES`, and no copy queued on the device reads or writes that half
+    /// while the slice lives (except the one the caller queues with it and waits for).
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn half(&self, slot: usize, len: usize) -> &mut [u8] {
+        debug_assert!(slot < 2 && len <= PIECE_BYTES);
+        // SAFETY: the buffer is STAGE_BYTES = 2 * PIECE_BYTES long and owned by the
+        // device; the caller holds the staging lock and keeps the copies off this half.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(slot * PIECE_BYTES), len) }
+    }
 }
 
 // SAFETY: the staging buffer is plain page-locked host memory owned by the device; it is
@@ -129,6 +147,15 @@ impl DeviceArray {
             buf: self.buf.clone(),
         }
     }
+}
+
+/// An upload whose bytes do not make its array.
+fn short_data(op: &str, got: u64, meta: &Meta) -> Error {
+    Error::invalid(
+        op,
+        "data",
+        format!("{got} bytes for an array of {} bytes", meta.nbytes()),
+    )
 }
 
 /// A driver error as this crate's error: out of memory is RESOURCE_EXHAUSTED.
@@ -335,37 +362,44 @@ impl CudaDevice {
     /// Copies little-endian C-order bytes to a new device array.
     pub fn upload(self: &Arc<Self>, op: &str, meta: Meta, data: &[u8]) -> Result<DeviceArray> {
         if data.len() as u64 != meta.nbytes() {
-            return Err(Error::invalid(
-                op,
-                "data",
-                format!(
-                    "{} bytes for an array of {} bytes",
-                    data.len(),
-                    meta.nbytes()
-                ),
-            ));
+            return Err(short_data(op, data.len() as u64, &meta));
+        }
+        if data.len() > DIRECT_BYTES {
+            return self.upload_with(op, meta, std::iter::once(data));
         }
         self.bind()?;
         let buf = self.alloc(op, data.len())?;
-        let cu = self.stream.cu_stream();
-        if data.len() <= DIRECT_BYTES {
-            // SAFETY: `buf` holds at least `data.len()` bytes; a copy from pageable memory
-            // has consumed `data` when the call returns.
-            unsafe { result::memcpy_htod_async(buf.ptr, data, cu) }
-                .map_err(|e| driver_error(op, e))?;
-        } else {
-            let mut stage = self.staging()?;
-            let stage = stage.as_mut().expect("staging allocated");
-            for (i, piece) in data.chunks(stage.len).enumerate() {
-                // SAFETY: the staging buffer is `stage.len` bytes of pinned memory owned by
-                // this device; the previous piece's copy finished (synchronize below).
-                let host = unsafe { std::slice::from_raw_parts_mut(stage.ptr, piece.len()) };
-                host.copy_from_slice(piece);
-                // SAFETY: the destination range lies inside `buf`.
-                unsafe { result::memcpy_htod_async(buf.ptr + (i * stage.len) as u64, &*host, cu) }
-                    .map_err(|e| driver_error(op, e))?;
-                self.sync(op)?;
-            }
+        // SAFETY: `buf` holds at least `data.len()` bytes; a copy from pageable memory has
+        // consumed `data` when the call returns.
+        unsafe { result::memcpy_htod_async(buf.ptr, data, self.stream.cu_stream()) }
+            .map_err(|e| driver_error(op, e))?;
+        Ok(DeviceArray {
+            meta,
+            buf: Arc::new(buf),
+        })
+    }
+
+    /// Copies little-endian C-order bytes arriving in pieces (an upload's chunks) to a new
+    /// device array: each piece goes on through the staging buffer as it arrives, so the
+    /// copy to the device overlaps the arrival of the next. The pieces must add up to the
+    /// array's size.
+    pub fn upload_with<P: AsRef<[u8]>>(
+        self: &Arc<Self>,
+        op: &str,
+        meta: Meta,
+        pieces: impl IntoIterator<Item = P>,
+    ) -> Result<DeviceArray> {
+        self.bind()?;
+        let n = meta.nbytes() as usize;
+        let buf = self.alloc(op, n)?;
+        let stage = self.staging()?;
+        let stage = stage.as_ref().expect("staging allocated");
+        let staged = self.stage_up(op, stage, (buf.ptr, n), pieces.into_iter());
+        // Every copy has read the staging buffer before its lock is released.
+        let synced = self.sync(op);
+        let copied = staged.and_then(|c| synced.map(|()| c))?;
+        if copied != n {
+            return Err(short_data(op, copied as u64, &meta));
         }
         Ok(DeviceArray {
             meta,
@@ -373,34 +407,190 @@ impl CudaDevice {
         })
     }
 
-    /// Copies a device array to little-endian C-order bytes on the host.
-    pub fn download(&self, op: &str, a: &DeviceArray) -> Result<Bytes> {
-        self.bind()?;
-        let n = a.meta.nbytes() as usize;
-        let mut out = vec![0u8; n];
-        let cu = self.stream.cu_stream();
-        if n <= DIRECT_BYTES {
-            // SAFETY: `a` holds `n` bytes; the synchronize completes the copy before `out`
-            // is read or moved.
-            unsafe { result::memcpy_dtoh_async(&mut out[..], a.ptr(), cu) }
+    /// Queues the copy of `pieces` to `dst` (at most `len` bytes) through the staging
+    /// buffer's two halves: the host fills one while the copy engine reads the other.
+    /// Returns the bytes copied.
+    fn stage_up<P: AsRef<[u8]>>(
+        &self,
+        op: &str,
+        stage: &Staging,
+        (dst, len): (u64, usize),
+        pieces: impl Iterator<Item = P>,
+    ) -> Result<usize> {
+        let mut pending: [Option<CudaEvent>; 2] = [None, None];
+        // The half being filled, how full it is, and where on the device it goes.
+        let (mut slot, mut fill, mut at) = (0usize, 0usize, 0usize);
+        let flush = |slot: usize, fill: usize, at: usize| -> Result<CudaEvent> {
+            // SAFETY: half `slot` of the pinned staging buffer, held under its lock, with
+            // `fill` bytes written; the host does not write it again before the event
+            // recorded below completes.
+            let host = unsafe { stage.half(slot, fill) };
+            // SAFETY: `at + fill <= len` bytes of the destination buffer (checked below).
+            unsafe { result::memcpy_htod_async(dst + at as u64, &*host, self.stream.cu_stream()) }
                 .map_err(|e| driver_error(op, e))?;
-            self.sync(op)?;
-        } else {
-            let mut stage = self.staging()?;
-            let stage = stage.as_mut().expect("staging allocated");
-            for (i, piece) in out.chunks_mut(stage.len).enumerate() {
-                // SAFETY: pinned staging owned by this device, `piece.len()` <= its length.
-                let host = unsafe { std::slice::from_raw_parts_mut(stage.ptr, piece.len()) };
-                // SAFETY: the source range lies inside `a`'s buffer; synchronized below.
-                unsafe {
-                    result::memcpy_dtoh_async(&mut *host, a.ptr() + (i * stage.len) as u64, cu)
+            self.event(op)
+        };
+        for piece in pieces {
+            let mut piece = piece.as_ref();
+            while !piece.is_empty() {
+                if fill == 0
+                    && let Some(done) = pending[slot].take()
+                {
+                    // The copy that last read this half has finished.
+                    done.synchronize().map_err(|e| driver_error(op, e))?;
                 }
-                .map_err(|e| driver_error(op, e))?;
-                self.sync(op)?;
-                piece.copy_from_slice(host);
+                let take = (PIECE_BYTES - fill).min(piece.len());
+                if at + fill + take > len {
+                    return Err(Error::invalid(
+                        op,
+                        "data",
+                        format!("more than the {len} bytes of the declared array"),
+                    ));
+                }
+                // SAFETY: as in `flush`; the half is not being read by any copy (waited
+                // for above when it was started).
+                let host = unsafe { stage.half(slot, fill + take) };
+                host[fill..].copy_from_slice(&piece[..take]);
+                fill += take;
+                piece = &piece[take..];
+                if fill == PIECE_BYTES {
+                    pending[slot] = Some(flush(slot, fill, at)?);
+                    (slot, fill, at) = (1 - slot, 0, at + PIECE_BYTES);
+                }
             }
         }
+        if fill > 0 {
+            pending[slot] = Some(flush(slot, fill, at)?);
+        }
+        Ok(at + fill)
+    }
+
+    /// Copies a device array to little-endian C-order bytes on the host.
+    pub fn download(&self, op: &str, a: &DeviceArray) -> Result<Bytes> {
+        let mut out = Vec::with_capacity(a.meta.nbytes() as usize);
+        self.download_with(op, a, |piece| {
+            out.extend_from_slice(piece);
+            Ok(())
+        })?;
         Ok(Bytes::from(out))
+    }
+
+    /// Copies a device array to the host piece by piece, in order, handing each piece to
+    /// `sink` while the next one is copied: a fetch streams the first bytes to its client
+    /// before the last leave the device. An error from `sink` stops the copy.
+    pub fn download_with(
+        &self,
+        op: &str,
+        a: &DeviceArray,
+        mut sink: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        self.bind()?;
+        let n = a.meta.nbytes() as usize;
+        if n <= DIRECT_BYTES {
+            let mut out = vec![0u8; n];
+            // SAFETY: `a` holds `n` bytes; the synchronize completes the copy before `out`
+            // is read.
+            unsafe { result::memcpy_dtoh_async(&mut out[..], a.ptr(), self.stream.cu_stream()) }
+                .map_err(|e| driver_error(op, e))?;
+            self.sync(op)?;
+            return sink(&out);
+        }
+        let stage = self.staging()?;
+        let stage = stage.as_ref().expect("staging allocated");
+        let staged = self.stage_down(op, stage, a.ptr(), n, &mut sink);
+        // No copy still writes the staging buffer when its lock is released.
+        let synced = self.sync(op);
+        staged.and(synced)
+    }
+
+    /// Copies `n` bytes from `src` through the staging buffer's two halves, handing each
+    /// piece to `sink`: the copy engine fills one half while the host drains the other.
+    fn stage_down(
+        &self,
+        op: &str,
+        stage: &Staging,
+        src: u64,
+        n: usize,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let pieces = n.div_ceil(PIECE_BYTES);
+        let len = |i: usize| PIECE_BYTES.min(n - i * PIECE_BYTES);
+        let queue = |i: usize| -> Result<CudaEvent> {
+            // SAFETY: half `i % 2` of the pinned staging buffer, held under its lock; the
+            // host has drained it (a half is queued again only after it is handed out).
+            let host = unsafe { stage.half(i % 2, len(i)) };
+            // SAFETY: the source range lies inside the caller's buffer; the host reads the
+            // half only after the event recorded below completes.
+            unsafe {
+                result::memcpy_dtoh_async(
+                    host,
+                    src + (i * PIECE_BYTES) as u64,
+                    self.stream.cu_stream(),
+                )
+            }
+            .map_err(|e| driver_error(op, e))?;
+            self.event(op)
+        };
+        let mut pending: [Option<CudaEvent>; 2] = [None, None];
+        for (i, slot) in pending.iter_mut().enumerate().take(pieces) {
+            *slot = Some(queue(i)?);
+        }
+        for i in 0..pieces {
+            let slot = i % 2;
+            if let Some(done) = pending[slot].take() {
+                done.synchronize().map_err(|e| driver_error(op, e))?;
+            }
+            // SAFETY: half `slot` holds piece `i`, its copy complete (the event above).
+            sink(unsafe { stage.half(slot, len(i)) })?;
+            if i + 2 < pieces {
+                pending[slot] = Some(queue(i + 2)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// An event marking the work queued so far on the stream.
+    fn event(&self, op: &str) -> Result<CudaEvent> {
+        self.stream
+            .record_event(None)
+            .map_err(|e| driver_error(op, e))
+    }
+
+    /// A copy of `a`, an array of device `src`, in this device's memory: one peer copy
+    /// by the driver (direct over NVLink or PCIe where the two devices can reach each
+    /// other, else staged by the driver), not a trip through this process's memory.
+    pub fn copy_from_peer(
+        self: &Arc<Self>,
+        op: &str,
+        src: &CudaDevice,
+        a: &DeviceArray,
+    ) -> Result<DeviceArray> {
+        let bytes = a.meta.nbytes() as usize;
+        // `a`'s writes were queued on `src`'s stream.
+        src.sync(op)?;
+        self.bind()?;
+        let buf = self.alloc(op, bytes)?;
+        if bytes > 0 {
+            // SAFETY: `buf` holds `bytes` bytes of this device and `a` as many of `src`;
+            // both contexts are live (their devices own them), and the synchronize below
+            // completes the copy before `a` may go back to its device's pool.
+            unsafe {
+                result::memcpy_peer_async(
+                    self.ctx.cu_ctx(),
+                    buf.ptr,
+                    src.ctx.cu_ctx(),
+                    a.ptr(),
+                    bytes,
+                    self.stream.cu_stream(),
+                )
+            }
+            .map_err(|e| driver_error(op, e))?;
+            self.sync(op)?;
+        }
+        Ok(DeviceArray {
+            meta: a.meta.clone(),
+            buf: Arc::new(buf),
+        })
     }
 
     /// Copies `bytes` bytes between device addresses (queued).
@@ -417,10 +607,7 @@ impl CudaDevice {
             // SAFETY: page-locked host memory for this context, freed by Staging's drop.
             let ptr = unsafe { result::malloc_host(STAGE_BYTES, 0) }
                 .map_err(|e| driver_error("cuda", e))?;
-            *g = Some(Staging {
-                ptr: ptr.cast(),
-                len: STAGE_BYTES,
-            });
+            *g = Some(Staging { ptr: ptr.cast() });
         }
         Ok(g)
     }
