@@ -7,6 +7,9 @@
 //! | `sum_f32` | the same copy bandwidth |
 //! | `matmul_f32_N` | cuBLAS SGEMM called directly on the same buffers |
 //! | `dispatch_small_add` | a bare launch of the same kernel (time per op, lower is better) |
+//! | `fused_muladd_f32` | `multiply` then `add` unfused (time of the unfused pair / fused) |
+//! | `upload_N`, `fetch_N` | one copy from (to) page-locked host memory |
+//! | `sort_f32_N` | the copy bandwidth (bytes sorted per second; reported, no target) |
 //!
 //! Ops run through the worker ([`LocalWorker::run_op`]), as the server runs them, with
 //! the data already on the device; every timing ends with a device synchronize.
@@ -133,6 +136,40 @@ pub async fn run(quick: bool) -> Result<Vec<Row>> {
         ratio: sum_bw / copy_bw,
         target: ">= 0.8",
     });
+    // a * b + a: one fused kernel against multiply then add (the coordinator fuses such
+    // a chain when the client has released the product).
+    let program = crate::fusion::Program {
+        nodes: vec![
+            crate::fusion::Node {
+                op: "multiply",
+                args: vec![crate::fusion::Arg::Input(0), crate::fusion::Arg::Input(1)],
+            },
+            crate::fusion::Node {
+                op: "add",
+                args: vec![crate::fusion::Arg::Node(0), crate::fusion::Arg::Input(2)],
+            },
+        ],
+    };
+    let fused = time(&dev, 5, 5, || {
+        let mut c = call(crate::fusion::FUSED_OP, &[1, 2, 1], 90, meta.clone());
+        c.attrs = program.to_attrs();
+        let r = futures::executor::block_on(worker.run_op(c));
+        futures::executor::block_on(worker.free(&[90]));
+        r.map(|_| ())
+    })?;
+    let unfused = time(&dev, 5, 5, || {
+        futures::executor::block_on(worker.run_op(call("multiply", &[1, 2], 91, meta.clone())))?;
+        let r = futures::executor::block_on(worker.run_op(call("add", &[91, 1], 92, meta.clone())));
+        futures::executor::block_on(worker.free(&[91, 92]));
+        r.map(|_| ())
+    })?;
+    rows.push(Row {
+        name: format!("fused_muladd_f32_{n}"),
+        value: 4.0 * bytes as f64 / fused / 1e9,
+        unit: "GB/s",
+        ratio: unfused / fused,
+        target: ">= 1.4 (x unfused)",
+    });
     for size in if quick { vec![1024] } else { vec![4096, 8192] } {
         let m = Meta::new(DType::Float32, vec![size, size]);
         let mb = size * size * 4;
@@ -182,6 +219,7 @@ pub async fn run(quick: bool) -> Result<Vec<Row>> {
         });
         worker.free(&[3, 4, 5]).await;
     }
+    transfers_and_sort(&worker, &dev, quick, copy_bw, &mut rows).await?;
     // Dispatch: a 1024-element add through the worker against a bare launch of a kernel.
     let small = Meta::new(DType::Float32, vec![1024]);
     for id in [6, 7] {
@@ -223,6 +261,89 @@ pub async fn run(quick: bool) -> Result<Vec<Row>> {
     });
     worker.clear();
     Ok(rows)
+}
+
+/// Upload and fetch through the staging buffer against one copy from and to pinned
+/// memory, and a radix sort of random float32 values (its bytes per second against the
+/// copy bandwidth: how many copies of the array one sort costs).
+async fn transfers_and_sort(
+    worker: &LocalWorker,
+    dev: &Arc<CudaDevice>,
+    quick: bool,
+    copy_bw: f64,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    use cudarc::driver::result;
+    let bytes: usize = if quick { 64 << 20 } else { 256 << 20 };
+    let n = bytes / 4;
+    let meta = Meta::new(DType::Float32, vec![n]);
+    // Random floats, so that the sort's digits spread as real data's do.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let host: Vec<u8> = (0..n)
+        .flat_map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5).to_le_bytes()
+        })
+        .collect();
+    let up = time(dev, 3, 1, || {
+        dev.upload("bench", meta.clone(), &host).map(|_| ())
+    })?;
+    let a = dev.upload("bench", meta.clone(), &host)?;
+    let down = time(dev, 3, 1, || dev.download("bench", &a).map(|_| ()))?;
+    // SAFETY: page-locked host memory, freed below after the stream is synchronized.
+    let pinned = unsafe { result::malloc_host(bytes, 0) }
+        .map_err(|e| crate::backend::cuda::device::driver_error("gpu-bench", e))?;
+    let reference = (|| -> Result<(f64, f64)> {
+        // SAFETY: `pinned` holds `bytes` bytes and lives until after the last synchronize.
+        let host = unsafe { std::slice::from_raw_parts_mut(pinned.cast::<u8>(), bytes) };
+        let cu = dev.stream().cu_stream();
+        let err = |e| crate::backend::cuda::device::driver_error("gpu-bench", e);
+        // SAFETY: `a` holds `bytes` bytes; each copy is synchronized by `time`.
+        let h2d = time(dev, 3, 1, || {
+            unsafe { result::memcpy_htod_async(a.ptr(), &*host, cu) }.map_err(err)
+        })?;
+        // SAFETY: as above.
+        let d2h = time(dev, 3, 1, || {
+            unsafe { result::memcpy_dtoh_async(&mut *host, a.ptr(), cu) }.map_err(err)
+        })?;
+        Ok((h2d, d2h))
+    })();
+    dev.sync("bench")?;
+    // SAFETY: allocated above by malloc_host; no copy uses it any more.
+    unsafe {
+        let _ = result::free_host(pinned);
+    }
+    let (h2d, d2h) = reference?;
+    let gb = |t: f64| bytes as f64 / t / 1e9;
+    for (name, ours, pinned) in [("upload", up, h2d), ("fetch", down, d2h)] {
+        rows.push(Row {
+            name: format!("{name}_{}MiB", bytes >> 20),
+            value: gb(ours),
+            unit: "GB/s",
+            ratio: pinned / ours,
+            target: "reported (of a pinned copy)",
+        });
+    }
+    worker.store(&[8], vec![Stored::Gpu(worker.wrap_gpu(0, a))]);
+    let mut out = 200u64;
+    let sort = time(dev, 3, 1, || {
+        out += 1;
+        let c = call("sort", &[8], out, meta.clone());
+        let r = futures::executor::block_on(worker.run_op(c));
+        futures::executor::block_on(worker.free(&[out]));
+        r.map(|_| ())
+    })?;
+    rows.push(Row {
+        name: format!("sort_f32_{n}"),
+        value: n as f64 / sort / 1e6,
+        unit: "Mkeys/s",
+        ratio: bytes as f64 / sort / copy_bw,
+        target: "reported (of the copy bandwidth)",
+    });
+    worker.free(&[8]).await;
+    Ok(())
 }
 
 /// The rows as a table.
