@@ -20,6 +20,11 @@ use parking_lot::Mutex;
 const STAGE_BYTES: usize = 16 << 20;
 /// A transfer's piece: half a staging buffer.
 const PIECE_BYTES: usize = STAGE_BYTES / 2;
+/// Idle staging buffers a device keeps for the next transfers. Each transfer holds its
+/// own buffer for as long as it runs (a slow client's upload or fetch holds up no other
+/// transfer); more transfers at once allocate more, and those beyond this many are freed
+/// when they end.
+const IDLE_STAGING: usize = 4;
 /// Transfers smaller than this copy from pageable memory directly.
 const DIRECT_BYTES: usize = 64 << 10;
 
@@ -46,7 +51,7 @@ pub struct CudaDevice {
     pool: Mutex<HashMap<usize, Vec<u64>>>,
     pooled: AtomicU64,
     kernels: Mutex<HashMap<String, std::result::Result<Kernel, String>>>,
-    staging: Mutex<Option<Staging>>,
+    staging: Mutex<Vec<Staging>>,
     /// Ops that ran on the CPU for arrays of this device.
     pub fallbacks: AtomicU64,
 }
@@ -80,15 +85,41 @@ impl Staging {
     #[allow(clippy::mut_from_ref)]
     unsafe fn half(&self, slot: usize, len: usize) -> &mut [u8] {
         debug_assert!(slot < 2 && len <= PIECE_BYTES);
-        // SAFETY: the buffer is STAGE_BYTES = 2 * PIECE_BYTES long and owned by the
-        // device; the caller holds the staging lock and keeps the copies off this half.
+        // SAFETY: the buffer is STAGE_BYTES = 2 * PIECE_BYTES long and lent to the
+        // caller's transfer alone; the caller keeps the copies off this half.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(slot * PIECE_BYTES), len) }
     }
 }
 
 // SAFETY: the staging buffer is plain page-locked host memory owned by the device; it is
-// only touched under the `staging` mutex.
+// lent to one transfer at a time (a [`StagingLease`]).
 unsafe impl Send for Staging {}
+
+/// A staging buffer lent to one transfer; back to its device's idle list when dropped.
+struct StagingLease<'a> {
+    dev: &'a CudaDevice,
+    stage: Option<Staging>,
+}
+
+impl std::ops::Deref for StagingLease<'_> {
+    type Target = Staging;
+    fn deref(&self) -> &Staging {
+        self.stage
+            .as_ref()
+            .expect("a lease holds its buffer until dropped")
+    }
+}
+
+impl Drop for StagingLease<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = self.stage.take() {
+            let mut idle = self.dev.staging.lock();
+            if idle.len() < IDLE_STAGING {
+                idle.push(s);
+            }
+        }
+    }
+}
 
 impl Drop for Staging {
     fn drop(&mut self) {
@@ -230,7 +261,7 @@ impl CudaDevice {
             pool: Mutex::new(HashMap::new()),
             pooled: AtomicU64::new(0),
             kernels: Mutex::new(HashMap::new()),
-            staging: Mutex::new(None),
+            staging: Mutex::new(Vec::new()),
             fallbacks: AtomicU64::new(0),
         }))
     }
@@ -393,9 +424,8 @@ impl CudaDevice {
         let n = meta.nbytes() as usize;
         let buf = self.alloc(op, n)?;
         let stage = self.staging()?;
-        let stage = stage.as_ref().expect("staging allocated");
-        let staged = self.stage_up(op, stage, (buf.ptr, n), pieces.into_iter());
-        // Every copy has read the staging buffer before its lock is released.
+        let staged = self.stage_up(op, &stage, (buf.ptr, n), pieces.into_iter());
+        // Every copy has read the staging buffer before it goes back.
         let synced = self.sync(op);
         let copied = staged.and_then(|c| synced.map(|()| c))?;
         if copied != n {
@@ -421,7 +451,7 @@ impl CudaDevice {
         // The half being filled, how full it is, and where on the device it goes.
         let (mut slot, mut fill, mut at) = (0usize, 0usize, 0usize);
         let flush = |slot: usize, fill: usize, at: usize| -> Result<CudaEvent> {
-            // SAFETY: half `slot` of the pinned staging buffer, held under its lock, with
+            // SAFETY: half `slot` of the pinned staging buffer lent to this transfer, with
             // `fill` bytes written; the host does not write it again before the event
             // recorded below completes.
             let host = unsafe { stage.half(slot, fill) };
@@ -496,9 +526,8 @@ impl CudaDevice {
             return sink(&out);
         }
         let stage = self.staging()?;
-        let stage = stage.as_ref().expect("staging allocated");
-        let staged = self.stage_down(op, stage, a.ptr(), n, &mut sink);
-        // No copy still writes the staging buffer when its lock is released.
+        let staged = self.stage_down(op, &stage, a.ptr(), n, &mut sink);
+        // No copy still writes the staging buffer when it goes back.
         let synced = self.sync(op);
         staged.and(synced)
     }
@@ -516,7 +545,7 @@ impl CudaDevice {
         let pieces = n.div_ceil(PIECE_BYTES);
         let len = |i: usize| PIECE_BYTES.min(n - i * PIECE_BYTES);
         let queue = |i: usize| -> Result<CudaEvent> {
-            // SAFETY: half `i % 2` of the pinned staging buffer, held under its lock; the
+            // SAFETY: half `i % 2` of the pinned staging buffer lent to this transfer; the
             // host has drained it (a half is queued again only after it is handed out).
             let host = unsafe { stage.half(i % 2, len(i)) };
             // SAFETY: the source range lies inside the caller's buffer; the host reads the
@@ -601,15 +630,24 @@ impl CudaDevice {
             .map_err(|e| driver_error(op, e))
     }
 
-    fn staging(&self) -> Result<parking_lot::MutexGuard<'_, Option<Staging>>> {
-        let mut g = self.staging.lock();
-        if g.is_none() {
-            // SAFETY: page-locked host memory for this context, freed by Staging's drop.
-            let ptr = unsafe { result::malloc_host(STAGE_BYTES, 0) }
-                .map_err(|e| driver_error("cuda", e))?;
-            *g = Some(Staging { ptr: ptr.cast() });
-        }
-        Ok(g)
+    /// A staging buffer for one transfer: an idle one, or a new one.
+    fn staging(&self) -> Result<StagingLease<'_>> {
+        let idle = self.staging.lock().pop();
+        let stage = match idle {
+            Some(s) => s,
+            None => {
+                self.bind()?;
+                // SAFETY: page-locked host memory for this context, freed by Staging's
+                // drop.
+                let ptr = unsafe { result::malloc_host(STAGE_BYTES, 0) }
+                    .map_err(|e| driver_error("cuda", e))?;
+                Staging { ptr: ptr.cast() }
+            }
+        };
+        Ok(StagingLease {
+            dev: self,
+            stage: Some(stage),
+        })
     }
 
     /// The compiled kernel for `key` (NVRTC-compiling `source()` at first use); a source
