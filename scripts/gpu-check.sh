@@ -2,9 +2,9 @@
 # The GPU check (issue 5), run on a machine with an NVIDIA GPU and CUDA 13's libcuda,
 # libnvrtc and libcublas, from the repository root, after scripts/gpu-prepare.sh built
 # target/gpu-check/ elsewhere. Within a few minutes it prints the devices, answers the
-# conformance cases on cuda:0 and runs `ndserve gpu-bench`; results go to $OUT (default
-# target/gpu-check/out): answers-cuda.jsonl (compare with check.py), gpu-bench.txt,
-# server.log.
+# conformance cases on cuda:0, runs the GPU-against-CPU property test and `ndserve
+# gpu-bench`; results go to $OUT (default target/gpu-check/out): answers-cuda.jsonl
+# (compare with check.py), gpu-vs-cpu.txt, gpu-bench.txt, server.log.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BIN=target/gpu-check
@@ -29,6 +29,9 @@ timeout 300 "$BIN/conformance" --server "$URL" --device cuda:0 --timeout-secs 20
 echo "conformance: $(wc -l < "$OUT/answers-cuda.jsonl") answers in $(( $(date +%s) - start )) s"
 "$BIN/ndserve" devices --server "$URL" | tail -n +2
 kill $SERVER 2>/dev/null
+echo "== GPU against CPU (random inputs through both devices of one worker)"
+NDSERVE_REQUIRE_GPU=1 timeout 180 "$BIN/gpu_matches_cpu" --nocapture > "$OUT/gpu-vs-cpu.txt" 2>&1
+echo "property test exit $?"; tail -n 15 "$OUT/gpu-vs-cpu.txt"
 echo "== gpu-bench"
 timeout 240 "$BIN/ndserve" gpu-bench 2>&1 | tee "$OUT/gpu-bench.txt"
 grep -E "WARN|ERROR|GPU" "$OUT/server.log" | head -20

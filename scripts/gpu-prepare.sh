@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds what scripts/gpu-check.sh runs on a GPU machine (which has no Rust toolchain and
-# no network): release binaries with the `cuda` feature, stripped, and the NumPy
-# conformance cases, all under target/gpu-check/ (carry that folder).
+# no network): release binaries with the `cuda` feature, stripped (the server, the
+# conformance runner and the GPU-against-CPU property test), and the NumPy conformance
+# cases, all under target/gpu-check/ (carry that folder).
 #
 #   bash scripts/gpu-prepare.sh            # then, on the GPU machine: bash scripts/gpu-check.sh
 #   python3 ../shared/conformance/check.py target/gpu-check/expected.jsonl OUT/answers-cuda.jsonl
@@ -14,6 +15,14 @@ mkdir -p target/gpu-check
 for b in ndserve conformance; do
     strip -o "target/gpu-check/$b" "target/release/$b"
 done
+# The property test's binary: cargo names it with a hash, so ask cargo where it is.
+PROP="$(cargo test --release -p ndserve-server --features cuda --test gpu_matches_cpu --no-run \
+    --message-format=json | python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "gpu_matches_cpu":
+        print(m["executable"])')"
+strip -o target/gpu-check/gpu_matches_cpu "$PROP"
 OPS="$(sed -e 's/#.*//' -e 's/[[:space:]]//g' tests/conformance-ops.txt | grep -v '^$' | paste -sd, -)"
 NDSERVE_SHARED="$SHARED" python3 tests/conformance/extras.py --seed 1 --out target/gpu-check --ops "$OPS"
 ls -la target/gpu-check
