@@ -4,6 +4,10 @@
 # conformance runner and the GPU-against-CPU property test), and the NumPy conformance
 # cases, all under target/gpu-check/ (carry that folder).
 #
+# The binaries are too big to carry as they are (about 60 MB each against the device
+# tool's 64 MiB for everything that travels), so they also go into one xz archive,
+# target/gpu-check.tar.xz (about 23 MB): carry that; gpu-check.sh unpacks it.
+#
 #   bash scripts/gpu-prepare.sh            # then, on the GPU machine: bash scripts/gpu-check.sh
 #   python3 ../shared/conformance/check.py target/gpu-check/expected.jsonl OUT/answers-cuda.jsonl
 set -euo pipefail
@@ -25,4 +29,6 @@ for line in sys.stdin:
 strip -o target/gpu-check/gpu_matches_cpu "$PROP"
 OPS="$(sed -e 's/#.*//' -e 's/[[:space:]]//g' tests/conformance-ops.txt | grep -v '^$' | paste -sd, -)"
 NDSERVE_SHARED="$SHARED" python3 tests/conformance/extras.py --seed 1 --out target/gpu-check --ops "$OPS"
-ls -la target/gpu-check
+tar -C target/gpu-check -cf - ndserve conformance gpu_matches_cpu cases.jsonl expected.jsonl \
+    | xz -T0 -6 > target/gpu-check.tar.xz
+ls -la target/gpu-check target/gpu-check.tar.xz
