@@ -136,28 +136,46 @@ pub trait Worker: Send + Sync + 'static {
 }
 
 /// The bytes of an upload of `meta`, gathered from its chunks: no more than the array
-/// holds (checked as they come) and no fewer.
+/// holds (checked as they come) and no fewer. An upload in one chunk (up to
+/// [`ndserve_proto::CHUNK_BYTES`]) is that chunk's buffer, not a copy of it.
 pub async fn gather_chunks(
     meta: &Meta,
     mut chunks: BoxStream<'static, Result<Bytes>>,
 ) -> Result<Bytes> {
     let want = meta.nbytes() as usize;
-    let mut buf = BytesMut::with_capacity(want);
+    let mut first: Option<Bytes> = None;
+    let mut buf = BytesMut::new();
+    let mut got = 0usize;
     while let Some(c) = chunks.next().await {
         let c = c?;
-        if buf.len() + c.len() > want {
+        if got + c.len() > want {
             return Err(too_many_bytes(meta));
         }
-        buf.extend_from_slice(&c);
+        got += c.len();
+        if c.is_empty() {
+            continue;
+        }
+        match first.take() {
+            None if buf.is_empty() => first = Some(c),
+            earlier => {
+                if buf.is_empty() {
+                    buf.reserve(want);
+                }
+                if let Some(e) = earlier {
+                    buf.extend_from_slice(&e);
+                }
+                buf.extend_from_slice(&c);
+            }
+        }
     }
-    if buf.len() != want {
+    if got != want {
         return Err(Error::invalid(
             "upload",
             "data",
-            format!("{} bytes for an array of {want} bytes", buf.len()),
+            format!("{got} bytes for an array of {want} bytes"),
         ));
     }
-    Ok(buf.freeze())
+    Ok(first.unwrap_or_else(|| buf.freeze()))
 }
 
 /// An upload that sent more bytes than its array holds.
