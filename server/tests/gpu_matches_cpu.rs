@@ -42,7 +42,7 @@ fn gpu_worker() -> Option<LocalWorker> {
 struct Case {
     op: &'static str,
     arrays: Vec<(Meta, Vec<u8>)>,
-    scalar: Option<Scalar>,
+    scalars: Vec<Scalar>,
     attrs: Attrs,
 }
 
@@ -166,7 +166,7 @@ fn cases() -> impl Strategy<Value = Case> {
             Case {
                 op,
                 arrays: vec![a],
-                scalar: None,
+                scalars: vec![],
                 attrs: Attrs::new(),
             }
         })),
@@ -182,7 +182,7 @@ fn cases() -> impl Strategy<Value = Case> {
                 (array(d1, s), array(d2, s2)).prop_map(move |(a, b)| Case {
                     op,
                     arrays: vec![a, b],
-                    scalar: None,
+                    scalars: vec![],
                     attrs: Attrs::new(),
                 })
             }
@@ -192,7 +192,7 @@ fn cases() -> impl Strategy<Value = Case> {
             array(d, s).prop_map(move |a| Case {
                 op,
                 arrays: vec![a],
-                scalar: Some(Scalar::Int(k as i128)),
+                scalars: vec![Scalar::Int(k as i128)],
                 attrs: Attrs::new(),
             })
         }),
@@ -201,7 +201,7 @@ fn cases() -> impl Strategy<Value = Case> {
             array(d, s).prop_map(move |a| Case {
                 op,
                 arrays: vec![a],
-                scalar: None,
+                scalars: vec![],
                 attrs: attrs.clone(),
             })
         }),
@@ -210,7 +210,7 @@ fn cases() -> impl Strategy<Value = Case> {
                 Case {
                     op: "astype",
                     arrays: vec![a],
-                    scalar: None,
+                    scalars: vec![],
                     attrs: Attrs::new().with("dtype", Attr::DType(to)),
                 }
             }
@@ -220,7 +220,7 @@ fn cases() -> impl Strategy<Value = Case> {
             array(d, s).prop_map(move |a| Case {
                 op: "transpose",
                 arrays: vec![a],
-                scalar: None,
+                scalars: vec![],
                 attrs: Attrs::new().with("axes", Attr::Ints((0..r).rev().collect())),
             })
         }),
@@ -240,15 +240,37 @@ fn cases() -> impl Strategy<Value = Case> {
                 array(d, s).prop_map(move |a| Case {
                     op: "take",
                     arrays: vec![a, (im.clone(), ib.clone())],
-                    scalar: None,
+                    scalars: vec![],
                     attrs: attrs.clone(),
                 })
             }),
+        // clip between Python-scalar bounds (NEP 50: the array's dtype wins).
+        (dtype(), shape(), -3i64..1, 0i64..4).prop_flat_map(|(d, s, lo, hi)| {
+            array(d, s).prop_map(move |a| Case {
+                op: "clip",
+                arrays: vec![a],
+                scalars: vec![Scalar::Int(lo as i128), Scalar::Int(hi as i128)],
+                attrs: Attrs::new(),
+            })
+        }),
+        // dot of 1-D and 2-D operands.
+        (dtype(), 1usize..9, 1usize..9, any::<bool>(), any::<bool>()).prop_flat_map(
+            |(d, m, k, a2, b2)| {
+                let sa = if a2 { vec![m, k] } else { vec![k] };
+                let sb = if b2 { vec![k, m] } else { vec![k] };
+                (array(d, sa), array(d, sb)).prop_map(|(a, b)| Case {
+                    op: "dot",
+                    arrays: vec![a, b],
+                    scalars: vec![],
+                    attrs: Attrs::new(),
+                })
+            }
+        ),
         (dtype(), 1usize..9, 1usize..9, 1usize..9).prop_flat_map(|(d, m, k, n)| {
             (array(d, vec![m, k]), array(d, vec![k, n])).prop_map(|(a, b)| Case {
                 op: "matmul",
                 arrays: vec![a, b],
-                scalar: None,
+                scalars: vec![],
                 attrs: Attrs::new(),
             })
         }),
@@ -272,7 +294,7 @@ async fn run_on(
         inputs.push(WorkerInput::Array(id));
         metas.push(Input::Array(m.clone()));
     }
-    if let Some(s) = case.scalar {
+    for &s in &case.scalars {
         inputs.push(WorkerInput::Scalar(s));
         metas.push(Input::Scalar(s));
     }
@@ -376,7 +398,7 @@ fn agree(op: &str, cpu: &(Meta, Vec<u8>), gpu: &(Meta, Vec<u8>)) -> Result<(), S
         DType::Float32 => 1e-5,
         _ => 1e-12,
     };
-    let scale = if matches!(op, "sum" | "mean" | "cumsum" | "matmul") {
+    let scale = if matches!(op, "sum" | "mean" | "cumsum" | "matmul" | "dot") {
         64.0
     } else {
         4.0

@@ -45,6 +45,8 @@ pub const NATIVE_OPS: &[&str] = &[
     "partition",
     "argpartition",
     "matmul",
+    "dot",
+    "clip",
     "fused",
 ];
 

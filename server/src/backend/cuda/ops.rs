@@ -3,7 +3,8 @@
 //! `broadcast_to`, basic `getitem` (a strided copy), `concatenate`/`stack` (a copy per
 //! input), `cumsum`/`cumprod` (chunked scans), `var`/`std` (composed of those), the
 //! reductions (`sum`, `prod`, `mean`, `max`, `min`, `all`, `any`, `argmax`, `argmin`),
-//! `matmul` through cuBLAS, and `take` and the sorts ([`super::reorder`]). [`run`]
+//! `clip` (composed of `maximum` and `minimum`), `matmul` and the `dot` of 1-D and 2-D
+//! operands through cuBLAS, and `take` and the sorts ([`super::reorder`]). [`run`]
 //! answers `None` for anything else (or a layout these kernels don't index), and the
 //! worker then runs the CPU kernel on copies.
 
@@ -120,6 +121,15 @@ pub fn run(
             one(super::reorder::sort(dev, &call, inputs, out))
         }
         "matmul" => one(matmul(dev, inputs, out)),
+        // dot of 1-D and 2-D operands is their matmul.
+        "dot"
+            if inputs
+                .iter()
+                .all(|i| array(i).is_some_and(|a| (1..=2).contains(&a.meta.shape.len()))) =>
+        {
+            one(matmul(dev, inputs, out))
+        }
+        "clip" => one(clip(dev, &call, inputs, out)),
         crate::fusion::FUSED_OP => one(fused(dev, inputs, attrs, out)),
         _ if reduce::REDUCTIONS.iter().any(|r| r.0 == op) => {
             one(reduction(dev, &call, inputs, out))
@@ -330,6 +340,50 @@ fn elementwise_op(
     let computes = vec![plan.compute; inputs.len()];
     let mp = map_plan(inputs, vars, &computes, out, &[])?;
     launch_map(dev, call.op, expr, plan.compute, mp, out)
+}
+
+/// `clip` as the CPU kernel computes it: `maximum(a, a_min)`, then `minimum(.., a_max)`,
+/// each an elementwise kernel, with integer Python-scalar bounds first clamped to `a`'s
+/// range, then a cast to the result dtype. A bfloat16 operand (which NumPy clips in
+/// float32) runs on the CPU.
+fn clip(
+    dev: &Arc<CudaDevice>,
+    call: &Call<'_>,
+    inputs: &[GpuInput],
+    out: &Meta,
+) -> Option<Result<DeviceArray>> {
+    let a = array(inputs.first()?)?;
+    if inputs.len() != 3
+        || inputs
+            .iter()
+            .any(|i| array(i).is_some_and(|x| x.meta.dtype == DType::BFloat16))
+    {
+        return None;
+    }
+    let bound = |i: &GpuInput| match i {
+        GpuInput::Scalar(s) => {
+            GpuInput::Scalar(ndserve_proto::ops::math::clip_bound(a.meta.dtype, *s))
+        }
+        other => other.clone(),
+    };
+    let step = |op: &'static str, ins: [GpuInput; 2]| -> Option<Result<DeviceArray>> {
+        let metas = input_metas(&ins);
+        let sub = Call {
+            op,
+            inputs: &metas,
+            attrs: call.attrs,
+        };
+        let m = native_try!(
+            ndserve_proto::ops::infer(op, &metas, call.attrs).map_err(|e| e.with_op(call.op))
+        );
+        elementwise_op(dev, &sub, elementwise::row(op)?, &ins, m.first()?)
+    };
+    let lo = native_try!(step("maximum", [bound(&inputs[0]), bound(&inputs[1])])?);
+    let r = native_try!(step("minimum", [GpuInput::Array(lo), bound(&inputs[2])])?);
+    if r.meta == *out {
+        return Some(Ok(r));
+    }
+    astype(dev, &[GpuInput::Array(r)], out)
 }
 
 fn astype(dev: &Arc<CudaDevice>, inputs: &[GpuInput], out: &Meta) -> Option<Result<DeviceArray>> {
