@@ -153,25 +153,16 @@ impl ArrayService for Service {
         let span = tracing::info_span!("upload", session = %session.id, handle = header.handle, dtype = %meta.dtype, bytes = want);
         let _e = span.enter();
         // The chunks go on as they arrive: a GPU copies each on before the next comes.
-        let rest = futures::stream::unfold(Some(stream), |s| async move {
-            let mut s = s?;
-            match s.message().await {
-                Ok(Some(c)) if c.header.is_some() => Some((
-                    Err(Error::invalid(
-                        "upload",
-                        "header",
-                        "only the first chunk may carry a header",
-                    )),
-                    None,
-                )),
-                Ok(Some(c)) => Some((Ok(c.data), Some(s))),
-                Ok(None) => None,
-                Err(status) => Some((Err(Error::from(status)), None)),
+        let chunks = crate::worker::data_stream(first.data, stream, |c: pb::UploadChunk| {
+            if c.header.is_some() {
+                return Err(Error::invalid(
+                    "upload",
+                    "header",
+                    "only the first chunk may carry a header",
+                ));
             }
+            Ok(c.data)
         });
-        let chunks = futures::stream::once(async move { Ok(first.data) })
-            .chain(rest)
-            .boxed();
         self.coord
             .upload(&session, header.handle, meta, chunks, &header.device)
             .await?;

@@ -178,6 +178,30 @@ pub async fn gather_chunks(
     Ok(first.unwrap_or_else(|| buf.freeze()))
 }
 
+/// The data of a gRPC stream of chunks as a stream of bytes, `first` (the first
+/// message's data) first; `data` takes each later message's data or refuses the message.
+/// The stream ends at the first error.
+pub fn data_stream<M: Send + 'static>(
+    first: Bytes,
+    rest: tonic::Streaming<M>,
+    data: fn(M) -> Result<Bytes>,
+) -> BoxStream<'static, Result<Bytes>> {
+    let later = futures::stream::unfold(Some(rest), move |s| async move {
+        let mut s = s?;
+        match s.message().await {
+            Ok(Some(m)) => match data(m) {
+                Ok(d) => Some((Ok(d), Some(s))),
+                Err(e) => Some((Err(e), None)),
+            },
+            Ok(None) => None,
+            Err(status) => Some((Err(Error::from_call(status)), None)),
+        }
+    });
+    futures::stream::once(async move { Ok(first) })
+        .chain(later)
+        .boxed()
+}
+
 /// An upload that sent more bytes than its array holds.
 pub fn too_many_bytes(meta: &Meta) -> Error {
     Error::invalid(
@@ -190,6 +214,21 @@ pub fn too_many_bytes(meta: &Meta) -> Error {
             meta.dtype
         ),
     )
+}
+
+/// RESOURCE_EXHAUSTED for an array larger than a worker's `limit` (see
+/// [`memory_limit`]): no device of the worker could hold it.
+pub fn within_limit(meta: &Meta, limit: u64) -> Result<()> {
+    if meta.nbytes() > limit {
+        return Err(Error::exhausted(
+            "put",
+            format!(
+                "an array of {} bytes exceeds the worker's memory limit of {limit} bytes",
+                meta.nbytes()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The largest memory limit of a worker's devices: no array it can hold is larger.
@@ -218,15 +257,7 @@ where
                 return Err(Error::invalid("put", "meta", "the meta came twice"));
             }
             let m = Meta::from_wire(&m)?;
-            if m.nbytes() > limit {
-                return Err(Error::exhausted(
-                    "put",
-                    format!(
-                        "an array of {} bytes exceeds the worker's memory limit of {limit} bytes",
-                        m.nbytes()
-                    ),
-                ));
-            }
+            within_limit(&m, limit)?;
             buf.reserve(m.nbytes() as usize);
             meta = Some(m);
         }

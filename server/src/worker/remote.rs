@@ -74,6 +74,42 @@ pub fn device_to_wire(d: &DeviceStatus) -> pb::WorkerDevice {
     }
 }
 
+/// A put's messages: `head` (the meta) first, then each chunk as it arrives, forwarded by
+/// a task. A failed chunk ends the stream and is kept in `failed`.
+fn put_messages(
+    id: u64,
+    head: pb::WorkerPutChunk,
+    mut chunks: BoxStream<'static, Result<Bytes>>,
+    failed: std::sync::Arc<Mutex<Option<Error>>>,
+) -> tokio_stream::wrappers::ReceiverStream<pb::WorkerPutChunk> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        if tx.send(head).await.is_err() {
+            return;
+        }
+        while let Some(c) = chunks.next().await {
+            match c {
+                Ok(data) => {
+                    let msg = pb::WorkerPutChunk {
+                        array: id,
+                        meta: None,
+                        device: String::new(),
+                        data,
+                    };
+                    if tx.send(msg).await.is_err() {
+                        return; // the put ended; its error is answered
+                    }
+                }
+                Err(e) => {
+                    *failed.lock() = Some(e);
+                    return;
+                }
+            }
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(rx)
+}
+
 impl RemoteWorker {
     /// A worker reached at `endpoint`, with the devices it announced.
     pub fn new(name: &str, endpoint: &str, devices: &[pb::WorkerDevice]) -> Result<RemoteWorker> {
@@ -194,6 +230,36 @@ impl Worker for RemoteWorker {
             .put(futures::stream::iter(msgs))
             .await
             .map_err(|s| self.unavailable("put", Error::from_call(s)))?;
+        self.account(bytes);
+        Ok(())
+    }
+
+    async fn put_chunks(
+        &self,
+        id: u64,
+        meta: Meta,
+        chunks: BoxStream<'static, Result<Bytes>>,
+        device: &str,
+    ) -> Result<()> {
+        let bytes = meta.nbytes() as i64;
+        // The first message carries the meta (even of an array with no bytes); each chunk
+        // follows as it arrives, so the coordinator never holds the whole array. A failed
+        // chunk ends the stream early (the worker then refuses the short array) and is
+        // the error answered.
+        let failed: std::sync::Arc<Mutex<Option<Error>>> = Default::default();
+        let seen = failed.clone();
+        let head = pb::WorkerPutChunk {
+            array: id,
+            meta: Some(meta.to_wire()),
+            device: device.to_string(),
+            data: Bytes::new(),
+        };
+        let msgs = put_messages(id, head, chunks, seen);
+        let sent = self.client.clone().put(msgs).await;
+        if let Some(e) = failed.lock().take() {
+            return Err(e);
+        }
+        sent.map_err(|s| self.unavailable("put", Error::from_call(s)))?;
         self.account(bytes);
         Ok(())
     }

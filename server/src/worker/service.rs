@@ -12,7 +12,7 @@ use ndserve_proto::{Attrs, Error, Meta, Scalar, pb};
 use parking_lot::Mutex;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{Worker, WorkerCall, WorkerInput, collect_chunks, remote};
+use super::{Worker, WorkerCall, WorkerInput, remote};
 
 /// Serves a worker (in practice a [`super::LocalWorker`]) to the coordinator, and direct
 /// fetches to clients that hold a ticket the coordinator granted.
@@ -113,19 +113,27 @@ impl WorkerService for WorkerServer {
         req: Request<Streaming<pb::WorkerPutChunk>>,
     ) -> Result<Response<pb::WorkerPutResult>, Status> {
         let mut stream = req.into_inner();
-        let mut id = None;
-        let mut device = String::new();
-        let limit = super::memory_limit(self.worker.devices());
-        let (meta, data) = collect_chunks(&mut stream, limit, |c: &pb::WorkerPutChunk| {
-            id.get_or_insert(c.array);
-            if !c.device.is_empty() {
-                device = c.device.clone();
+        let first = stream
+            .message()
+            .await?
+            .ok_or_else(|| Error::invalid("put", "array", "empty put stream"))?;
+        let meta = Meta::from_wire(first.meta.as_ref().ok_or_else(|| {
+            Error::invalid(
+                "put",
+                "meta",
+                "the first message must carry the array's meta",
+            )
+        })?)?;
+        super::within_limit(&meta, super::memory_limit(self.worker.devices()))?;
+        let (id, device) = (first.array, first.device.clone());
+        // The chunks go on as they arrive (a GPU copies each on), not gathered here first.
+        let chunks = super::data_stream(first.data, stream, |c: pb::WorkerPutChunk| {
+            if c.meta.is_some() {
+                return Err(Error::invalid("put", "meta", "the meta came twice"));
             }
-            (c.meta.clone(), c.data.clone())
-        })
-        .await?;
-        let id = id.ok_or_else(|| Error::invalid("put", "array", "empty put stream"))?;
-        self.worker.put(id, meta, data, &device).await?;
+            Ok(c.data)
+        });
+        self.worker.put_chunks(id, meta, chunks, &device).await?;
         Ok(Response::new(pb::WorkerPutResult {}))
     }
 
