@@ -84,17 +84,19 @@ async fn upload(
         .map_err(Error::from)
 }
 
+/// A plain fetch of handle `h`, streamed through the server.
+fn fetch_request(session: &str, h: u64) -> pb::FetchRequest {
+    pb::FetchRequest {
+        session_id: session.into(),
+        handle: h,
+        after_seq: 0,
+        chunk_bytes: 0,
+        direct: false,
+    }
+}
+
 async fn fetch_err(c: &mut ArrayServiceClient<Channel>, session: &str, h: u64) -> Error {
-    match c
-        .fetch(pb::FetchRequest {
-            session_id: session.into(),
-            handle: h,
-            after_seq: 0,
-            chunk_bytes: 0,
-            direct: false,
-        })
-        .await
-    {
+    match c.fetch(fetch_request(session, h)).await {
         Err(s) => Error::from(s),
         Ok(resp) => {
             let mut s = resp.into_inner();
@@ -313,13 +315,7 @@ fn chunked(session: &str, h: u64, meta: &Meta, parts: Vec<Vec<u8>>) -> Vec<pb::U
 
 async fn fetch_bytes(c: &mut ArrayServiceClient<Channel>, session: &str, h: u64) -> Vec<u8> {
     let mut s = c
-        .fetch(pb::FetchRequest {
-            session_id: session.into(),
-            handle: h,
-            after_seq: 0,
-            chunk_bytes: 0,
-            direct: false,
-        })
+        .fetch(fetch_request(session, h))
         .await
         .expect("fetch")
         .into_inner();

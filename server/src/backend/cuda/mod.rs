@@ -7,6 +7,18 @@
 //! [`ops`] runs the native ops. The libraries are loaded at run time (cudarc's dynamic
 //! loading): a `cuda` build starts on a machine without them and serves the CPU only.
 
+/// The value of a `Result`, or an early `Some(Err(..))`: a native op whose call is wrong
+/// answers that error instead of falling back to the CPU (`ops` and `reorder`).
+#[cfg(feature = "cuda")]
+macro_rules! native_try {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        }
+    };
+}
+
 pub mod codegen;
 #[cfg(feature = "cuda")]
 pub mod device;

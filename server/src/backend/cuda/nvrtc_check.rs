@@ -220,7 +220,17 @@ fn every_generated_kernel_compiles() {
     // take: every value width and index dtype the plan accepts (a scalar index is int64).
     for bytes in [1, 2, 4, 8, 16] {
         for index in DType::ALL {
-            if !(index.is_integer() || index.is_bool()) || index == DType::UInt64 {
+            // The index dtypes `take`'s plan accepts.
+            let inputs = [
+                Input::Array(Meta::new(DType::Float32, vec![4])),
+                Input::Array(Meta::new(index, vec![2])),
+            ];
+            let call = Call {
+                op: "take",
+                inputs: &inputs,
+                attrs: &attrs,
+            };
+            if ndserve_proto::ops::index::take_plan(&call).is_err() {
                 continue;
             }
             let k = TakeKernel {

@@ -25,17 +25,6 @@ use super::codegen::{
 use super::device::{CudaDevice, DeviceArray, Kernel, driver_error};
 use crate::backend::cpu;
 
-/// The value of a `Result`, or an early `Some(Err(..))`: a native op whose call is wrong
-/// answers that error instead of falling back to the CPU.
-macro_rules! native_try {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => return Some(Err(e)),
-        }
-    };
-}
-
 /// One input of a GPU op.
 #[derive(Clone)]
 pub enum GpuInput {

@@ -26,10 +26,7 @@ pub(super) fn take(
     out: &Meta,
 ) -> Option<Result<DeviceArray>> {
     let a = array(inputs.first()?)?;
-    let plan = match take_plan(call) {
-        Ok(p) => p,
-        Err(e) => return Some(Err(e)),
-    };
+    let plan = native_try!(take_plan(call));
     let (indices, scalar, index) = match inputs.get(1)? {
         GpuInput::Array(i) => (i.ptr(), 0i64, i.meta.dtype),
         GpuInput::Scalar(s) => (0u64, i64::try_from(s.as_int()?).ok()?, DType::Int64),
@@ -92,10 +89,7 @@ pub(super) fn sort(
     out: &Meta,
 ) -> Option<Result<DeviceArray>> {
     let a = array(inputs.first()?)?;
-    let plan = match stats_plan(call) {
-        Ok(p) => p,
-        Err(e) => return Some(Err(e)),
-    };
+    let plan = native_try!(stats_plan(call));
     let arg = plan.kind == StatKind::ArgSort;
     let n = a.meta.numel();
     let bits = key_bits(a.meta.dtype)?;
