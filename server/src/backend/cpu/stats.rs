@@ -6,6 +6,7 @@
 //! `nansum`/`nanprod`/`average`-without-weights go through the `sum`/`prod`/`mean`
 //! kernels of `reduce.rs`, so there is one accurate summation in the backend.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use half::{bf16, f16};
@@ -106,15 +107,17 @@ pub(crate) fn cmp_nl<T: RElem>(a: &T, b: &T) -> Ordering {
     }
 }
 
-/// The elements of `x` with `axes` moved last, in C order, with the permuted shape.
-fn to_lanes<T: Clone>(x: &Nd<T>, axes: &[usize]) -> (Vec<T>, Vec<usize>, Vec<usize>) {
+/// The elements of `x` with `axes` moved last, in C order, with the permuted shape:
+/// borrowed from `x` when they already lie in that order (the axes were the last ones of
+/// a contiguous array), copied otherwise.
+fn to_lanes<'a, T: Clone>(x: &'a Nd<T>, axes: &[usize]) -> (Cow<'a, [T]>, Vec<usize>, Vec<usize>) {
     let mut perm: Vec<usize> = (0..x.ndim()).filter(|i| !axes.contains(i)).collect();
     perm.extend_from_slice(axes);
     let v = x.view().permuted_axes(IxDyn(&perm));
     let shape = v.shape().to_vec();
-    let data = match v.as_slice() {
-        Some(s) => s.to_vec(),
-        None => v.iter().cloned().collect(),
+    let data = match v.to_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(v.iter().cloned().collect()),
     };
     (data, shape, perm)
 }
@@ -268,8 +271,6 @@ fn stats_kernel(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
             let prod = op == "cumprod";
             crate::with_array!(&c, x, _T => {
                 let rl = lane_len(c.shape(), &plan.axes);
-                let nd = c.shape().len();
-                let trailing = plan.axes.iter().copied().eq(nd - plan.axes.len()..nd);
                 let scan = |(o, l): (&mut [_T], &[_T])| {
                     let Some((&first, rest)) = l.split_first() else { return };
                     o[0] = first;
@@ -279,20 +280,12 @@ fn stats_kernel(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
                         *o = acc;
                     }
                 };
-                match x.as_slice() {
-                    // Lanes already contiguous: read the input once, write the output once.
-                    Some(xs) if trailing => {
-                        let mut out = vec![_T::default(); xs.len()];
-                        zip_lanes(&mut out, xs, rl, scan);
-                        out_array(out, c.shape())
-                    }
-                    _ => {
-                        let (data, pshape, perm) = to_lanes(x, &plan.axes);
-                        let mut out = vec![_T::default(); data.len()];
-                        zip_lanes(&mut out, &data, rl, scan);
-                        from_lanes(out, &pshape, &perm)
-                    }
-                }
+                // Lanes already contiguous are read in place: input read once, output
+                // written once.
+                let (data, pshape, perm) = to_lanes(x, &plan.axes);
+                let mut out = vec![_T::default(); data.len()];
+                zip_lanes(&mut out, &data, rl, scan);
+                from_lanes(out, &pshape, &perm)
             })
         }
         StatKind::Diff => diff(call, &a, &plan)?,
@@ -300,27 +293,15 @@ fn stats_kernel(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
             let arg = plan.kind == StatKind::ArgSort;
             crate::with_array!(&a, x, T => {
                 let rl = lane_len(a.shape(), &plan.axes);
-                let nd = a.shape().len();
-                let trailing = plan.axes.iter().copied().eq(nd - plan.axes.len()..nd);
-                let (lanes, pshape, perm);
-                let data: &[T] = match x.as_slice() {
-                    // Lanes already contiguous: sorted straight from the input.
-                    Some(xs) if trailing => {
-                        (pshape, perm) = (x.shape().to_vec(), (0..nd).collect::<Vec<_>>());
-                        xs
-                    }
-                    _ => {
-                        (lanes, pshape, perm) = to_lanes(x, &plan.axes);
-                        &lanes
-                    }
-                };
+                // Lanes already contiguous are sorted straight from the input.
+                let (data, pshape, perm) = to_lanes(x, &plan.axes);
                 if arg {
                     let mut idx = vec![0i64; data.len()];
-                    zip_lanes(&mut idx, data, rl, |(ix, l)| T::argsort_lane(l, ix));
+                    zip_lanes(&mut idx, &data, rl, |(ix, l)| T::argsort_lane(l, ix));
                     from_lanes(idx, &pshape, &perm)
                 } else {
                     let mut out = vec![T::default(); data.len()];
-                    zip_lanes(&mut out, data, rl, |(o, l)| T::sort_lane(l, o));
+                    zip_lanes(&mut out, &data, rl, |(o, l)| T::sort_lane(l, o));
                     from_lanes(out, &pshape, &perm)
                 }
             })
@@ -606,6 +587,7 @@ fn diff(call: &KernelCall<'_>, a: &HostArray, plan: &StatsPlan) -> Result<HostAr
 
 #[cfg(test)]
 mod tests {
+    use ndarray::ArcArray;
     use ndserve_proto::{Attr, Attrs, DType};
 
     use super::super::testing::{arr, run_op, vals};
@@ -891,5 +873,40 @@ mod tests {
             })
             .collect();
         same(&vals(&flat.unwrap()[0]), &want);
+    }
+
+    /// The lanes of a contiguous input are read in place, those of a transposed one are
+    /// copied first: both give the same answers, for every axis and for `axis=None`.
+    #[test]
+    fn lanes_read_in_place_or_copied_agree() {
+        let data: Vec<f64> = (0..24).map(|i| ((i * 7) % 11) as f64 - 5.0).collect();
+        let x = ArcArray::from_shape_vec(IxDyn(&[2, 3, 4]), data).expect("24 elements");
+        let view = x.clone().permuted_axes(IxDyn(&[2, 0, 1])); // shape (4, 2, 3)
+        assert!(!view.is_standard_layout());
+        let copy = view.as_standard_layout().into_owned().into_shared();
+        let (view, copy) = (HostArray::F64(view), HostArray::F64(copy));
+        let axes = [None, Some(0), Some(1), Some(2), Some(-1)];
+        let ops = [
+            "cumsum",
+            "cumprod",
+            "sort",
+            "argsort",
+            "var",
+            "ptp",
+            "count_nonzero",
+        ];
+        for op in ops {
+            for axis in axes {
+                let attrs = || match axis {
+                    Some(a) => Attrs::new().with("axis", Attr::Int(a)),
+                    None => Attrs::new(),
+                };
+                let a = go(op, std::slice::from_ref(&view), attrs());
+                let b = go(op, std::slice::from_ref(&copy), attrs());
+                let (a, b) = (a.unwrap(), b.unwrap());
+                assert_eq!(a[0].shape(), b[0].shape(), "{op} axis {axis:?}");
+                assert_eq!(vals(&a[0]), vals(&b[0]), "{op} axis {axis:?}");
+            }
+        }
     }
 }
