@@ -210,28 +210,10 @@ impl Worker for RemoteWorker {
     }
 
     async fn put(&self, id: u64, meta: Meta, data: Bytes, device: &str) -> Result<()> {
-        let bytes = meta.nbytes() as i64;
-        let wire = meta.to_wire();
-        let mut first = Some(wire);
-        let device = device.to_string();
-        // At least one message: it carries the meta, even of an array with no bytes.
-        let parts: Vec<Bytes> = match data.is_empty() {
-            true => vec![data],
-            false => chunks(data, ndserve_proto::CHUNK_BYTES).collect(),
-        };
-        let msgs = parts.into_iter().map(move |data| pb::WorkerPutChunk {
-            array: id,
-            meta: first.take(),
-            device: device.clone(),
-            data,
-        });
-        self.client
-            .clone()
-            .put(futures::stream::iter(msgs))
+        // Whole bytes go through the same put protocol as an upload's chunks.
+        let parts: Vec<Result<Bytes>> = chunks(data, ndserve_proto::CHUNK_BYTES).map(Ok).collect();
+        self.put_chunks(id, meta, futures::stream::iter(parts).boxed(), device)
             .await
-            .map_err(|s| self.unavailable("put", Error::from_call(s)))?;
-        self.account(bytes);
-        Ok(())
     }
 
     async fn put_chunks(
