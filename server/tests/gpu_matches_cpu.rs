@@ -14,7 +14,7 @@ use futures::StreamExt;
 use ndserve_proto::{Attr, Attrs, DType, Input, Meta, Scalar};
 use ndserve_server::worker::{LocalWorker, Worker, WorkerCall, WorkerInput};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, TestRunner};
 
 /// The device checked against `cpu:0`: `cuda:0`, or `NDSERVE_GPU_DEVICE` (`cpu:0` checks
 /// this test's own plumbing on a machine without a GPU).
@@ -421,6 +421,27 @@ fn agree(op: &str, cpu: &(Meta, Vec<u8>), gpu: &(Meta, Vec<u8>)) -> Result<(), S
     Ok(())
 }
 
+/// How many ops of `w`'s GPU have fallen back to the CPU so far (its device listing says).
+fn fallbacks(w: &LocalWorker) -> u64 {
+    w.devices()
+        .iter()
+        .filter(|d| d.kind == "cuda")
+        .filter_map(|d| {
+            let s = d.description.split(" ops fell back").next()?;
+            s.rsplit(' ').next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// The name a case is tallied under: its op and its first input's dtype.
+fn family(case: &Case) -> String {
+    let d = case.arrays.first().map(|a| a.0.dtype.name()).unwrap_or("-");
+    format!("{} {d}", case.op)
+}
+
+/// Every case runs (no stop at the first failure, no shrinking: one run on a GPU machine
+/// must say everything that is wrong); each failing op family is reported once with its
+/// first failing case, and the tally says which families ran natively on the GPU.
 #[test]
 fn gpu_results_match_the_cpus() {
     let Some(w) = gpu_worker() else { return };
@@ -439,41 +460,69 @@ fn gpu_results_match_the_cpus() {
         ..Config::default()
     });
     let (compared, refused) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
+    // family -> (native runs, runs on CPU copies, failures, first failure)
+    type Tally = std::collections::BTreeMap<String, (u32, u32, u32, String)>;
+    let tally = std::cell::RefCell::new(Tally::new());
     runner
         .run(&cases(), |case| {
+            let before = fallbacks(&w);
             let (cpu, gpu) = rt.block_on(async {
                 (
                     run_on(&w, &case, "cpu:0", 1000).await,
                     run_on(&w, &case, &device(), 2000).await,
                 )
             });
-            match (cpu, gpu) {
+            let fell_back = fallbacks(&w) > before;
+            let verdict = match (cpu, gpu) {
                 (Ok(Some(c)), Ok(Some(g))) => {
                     compared.set(compared.get() + 1);
                     agree(case.op, &c, &g)
-                        .map_err(|e| TestCaseError::fail(format!("{}: {e}", case.op)))
                 }
-                (Ok(None), _) => Ok(()),
+                (Ok(None), _) => return Ok(()),
                 // The same call fails on both devices (a NumPy error): the GPU answers it
                 // as the CPU does.
                 (Err(c), Err(g)) if c == g => {
                     refused.set(refused.get() + 1);
                     Ok(())
                 }
-                (c, g) => Err(TestCaseError::fail(format!(
-                    "{}: cpu {:?}, gpu {:?}",
-                    case.op,
+                (c, g) => Err(format!(
+                    "cpu {:?}, gpu {:?}",
                     c.map(|r| r.map(|x| x.0)),
                     g.map(|r| r.map(|x| x.0))
-                ))),
+                )),
+            };
+            let mut t = tally.borrow_mut();
+            let e = t.entry(family(&case)).or_default();
+            if fell_back {
+                e.1 += 1;
+            } else {
+                e.0 += 1;
             }
+            if let Err(msg) = verdict {
+                e.2 += 1;
+                if e.3.is_empty() {
+                    e.3 = format!("{msg}\n    case: {case:?}");
+                }
+            }
+            Ok(())
         })
         .unwrap();
+    let tally = tally.into_inner();
+    eprintln!("family: native runs / runs on CPU copies / failures");
+    for (f, (native, copied, failed, _)) in &tally {
+        eprintln!("  {f}: {native} / {copied} / {failed}");
+    }
+    let failures: Vec<_> = tally.iter().filter(|(_, e)| e.2 > 0).collect();
+    for (f, e) in &failures {
+        eprintln!("FAILED {f} ({} cases): {}", e.2, e.3);
+    }
     eprintln!(
-        "{count} cases on cpu:0 and {}: {} results compared, {} refused alike by both",
+        "{count} cases on cpu:0 and {}: {} results compared, {} refused alike by both, {} families failed",
         device(),
         compared.get(),
-        refused.get()
+        refused.get(),
+        failures.len()
     );
+    assert!(failures.is_empty(), "GPU and CPU results differ (above)");
     assert!(compared.get() >= count / 2, "too few cases ran to a result");
 }
