@@ -221,13 +221,20 @@ async fn devices(server: String) -> Result<(), Box<dyn std::error::Error>> {
         .into_inner()
         .devices;
     println!(
-        "{:<28} {:<16} {:<6} {:<6} {:>8} {:>14} {:>14}",
+        "{:<28} {:<16} {:<6} {:<6} {:>8} {:>14} {:>14}  DESCRIPTION",
         "DEVICE", "WORKER", "KIND", "STATE", "ARRAYS", "BYTES", "LIMIT"
     );
     for d in devices {
         println!(
-            "{:<28} {:<16} {:<6} {:<6} {:>8} {:>14} {:>14}",
-            d.name, d.worker, d.kind, d.state, d.live_arrays, d.live_bytes, d.memory_limit_bytes
+            "{:<28} {:<16} {:<6} {:<6} {:>8} {:>14} {:>14}  {}",
+            d.name,
+            d.worker,
+            d.kind,
+            d.state,
+            d.live_arrays,
+            d.live_bytes,
+            d.memory_limit_bytes,
+            d.description
         );
     }
     Ok(())
