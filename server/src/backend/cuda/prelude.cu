@@ -411,13 +411,17 @@ __device__ __forceinline__ float nd_pow(float a, float b) { return powf(a, b); }
 __device__ __forceinline__ double nd_pow(double a, double b) { return pow(a, b); }
 template <typename R> __device__ __forceinline__ cplx<R> nd_pow(cplx<R> a, cplx<R> b) {
     if (b.re == 0 && b.im == 0) return mk((R)1, (R)0);
+    // NumPy 2: 0 ** b is 0 for any b with a positive real part.
     if (a.re == 0 && a.im == 0) {
-        if (b.re > 0 && b.im == 0) return mk((R)0, (R)0);
+        if (b.re > 0) return mk((R)0, (R)0);
         return mk((R)ND_NAN, (R)ND_NAN);
     }
     if (b.im == 0 && b.re == nd_floor(b.re) && nd_fabs(b.re) < 100) {
         // Small integer powers by repeated multiplication, as npymath.
         long long n = (long long)b.re;
+        if (n == 1) return a;
+        if (n == 2) return a * a;
+        if (n == 3) return a * a * a;
         cplx<R> r = mk((R)1, (R)0), p = a;
         long long m = n < 0 ? -n : n;
         while (m > 0) {
