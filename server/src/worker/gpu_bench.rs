@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `add_f32` | device-to-device copy bandwidth (bytes moved / time) |
 //! | `sum_f32` | the same copy bandwidth |
+//! | `sum_axis0_f32`, `sum_axis1_f32` | the same (reported, no target) |
 //! | `matmul_f32_N` | cuBLAS SGEMM called directly on the same buffers |
 //! | `dispatch_small_add` | a bare launch of the same kernel (time per op, lower is better) |
 //! | `fused_muladd_f32` | `multiply` then `add` unfused (time of the unfused pair / fused) |
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cudarc::driver::{LaunchConfig, PushKernelArg};
-use ndserve_proto::{Attrs, DType, Meta, Result};
+use ndserve_proto::{Attr, Attrs, DType, Meta, Result};
 
 use super::local::{LocalWorker, Stored};
 use super::{Worker, WorkerCall, WorkerInput};
@@ -136,6 +137,39 @@ pub async fn run(quick: bool) -> Result<Vec<Row>> {
         ratio: sum_bw / copy_bw,
         target: ">= 0.8",
     });
+    // Over one axis of a 2-D view of the same data: the leading axis (one thread per
+    // output, each warp reading adjacent columns) and the trailing one (a block per row).
+    let (wide, tall) = (n >> 16, 1usize << 16);
+    for (axis, shape) in [(0i64, vec![wide, tall]), (1, vec![tall, wide])] {
+        let m2 = Meta::new(DType::Float32, shape.clone());
+        let view = match worker.lookup(1)? {
+            Stored::Gpu(g) => g.array.with_meta(m2),
+            Stored::Host(_) => {
+                return Err(ndserve_proto::Error::internal(
+                    "gpu-bench",
+                    "input not on the GPU",
+                ));
+            }
+        };
+        worker.store(&[6], vec![Stored::Gpu(worker.wrap_gpu(0, view))]);
+        let kept = Meta::new(DType::Float32, vec![tall]);
+        let t = time(&dev, 5, 5, || {
+            let mut c = call("sum", &[6], 93, kept.clone());
+            c.attrs = Attrs::new().with("axis", Attr::Int(axis));
+            let r = futures::executor::block_on(worker.run_op(c));
+            futures::executor::block_on(worker.free(&[93]));
+            r.map(|_| ())
+        })?;
+        worker.free(&[6]).await;
+        let bw = bytes as f64 / t;
+        rows.push(Row {
+            name: format!("sum_axis{axis}_f32_{}x{}", shape[0], shape[1]),
+            value: bw / 1e9,
+            unit: "GB/s",
+            ratio: bw / copy_bw,
+            target: "reported",
+        });
+    }
     // a * b + a: one fused kernel against multiply then add (the coordinator fuses such
     // a chain when the client has released the product).
     let program = crate::fusion::Program {

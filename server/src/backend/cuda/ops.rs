@@ -825,9 +825,13 @@ fn reduction(
         )
         .ok()?;
     let (m, k) = (m as u64, k as u64);
+    // Over leading axes with enough outputs to fill the device, one thread per output:
+    // a warp's loads are then adjacent elements, where a block per output would read a
+    // column, one element per row.
+    let columns = kst[0].last() == Some(&1) && m >= dev.sms as u64 * 256;
     // Enough blocks to fill the device: split long reductions, two passes.
     let want = dev.sms as u64 * 8;
-    let splits = if k <= 32 {
+    let splits = if k <= 32 || columns {
         0
     } else if m >= want {
         1
