@@ -5,7 +5,8 @@
 # few minutes it prints the devices, answers the conformance cases on cuda:0, runs the
 # GPU-against-CPU property test and `ndserve gpu-bench`; results go to $OUT (default
 # target/gpu-check/out): answers-cuda.jsonl (compare with check.py), gpu-vs-cpu.txt,
-# gpu-bench.txt, server.log.
+# gpu-bench.txt, server.log, answers-large.jsonl with large-expected.jsonl (the long
+# reduction paths, scripts/gpu-large-cases.py).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BIN=target/gpu-check
@@ -27,8 +28,10 @@ done
 export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}"
 PORT=50151
 URL="http://127.0.0.1:$PORT"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee "$OUT/nvidia-smi.txt"
-RUST_LOG="${RUST_LOG:-info}" "$BIN/ndserve" serve --listen "127.0.0.1:$PORT" > "$OUT/server.log" 2>&1 &
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
+# Debug lines of the GPU worker and backend: every op that ran on CPU copies, every
+# kernel that did not compile (count them with grep "no GPU kernel" / "does not compile").
+RUST_LOG="${RUST_LOG:-info,ndserve_server::worker::gpu=debug,ndserve_server::backend::cuda=debug}" "$BIN/ndserve" serve --listen "127.0.0.1:$PORT" > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null' EXIT
 for _ in $(seq 100); do
@@ -36,17 +39,26 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 echo "== devices"
-"$BIN/ndserve" devices --server "$URL" | tee "$OUT/devices.txt"
+"$BIN/ndserve" devices --server "$URL"
 echo "== conformance on cuda:0"
 start=$(date +%s)
-timeout 300 "$BIN/conformance" --server "$URL" --device cuda:0 --timeout-secs 20 \
+timeout 150 "$BIN/conformance" --server "$URL" --device cuda:0 --timeout-secs 10 \
     < "$BIN/cases.jsonl" > "$OUT/answers-cuda.jsonl"
 echo "conformance: $(wc -l < "$OUT/answers-cuda.jsonl") answers in $(( $(date +%s) - start )) s"
+echo "== large reductions on cuda:0 (scripts/gpu-large-cases.py: the long reduction paths)"
+start=$(date +%s)
+python3 scripts/gpu-large-cases.py "$BIN" \
+    && timeout 120 "$BIN/conformance" --server "$URL" --device cuda:0 --timeout-secs 20 \
+        < "$BIN/large-cases.jsonl" > "$OUT/answers-large.jsonl"
+cp "$BIN/large-expected.jsonl" "$OUT/" 2>/dev/null
+echo "large cases: $(wc -l < "$OUT/answers-large.jsonl") answers in $(( $(date +%s) - start )) s"
 "$BIN/ndserve" devices --server "$URL" | tail -n +2
+kill -0 $SERVER 2>/dev/null || echo "THE SERVER DIED during the conformance cases (server.log)"
 kill $SERVER 2>/dev/null
 echo "== GPU against CPU (random inputs through both devices of one worker)"
-NDSERVE_REQUIRE_GPU=1 timeout 180 "$BIN/gpu_matches_cpu" --nocapture > "$OUT/gpu-vs-cpu.txt" 2>&1
-echo "property test exit $?"; tail -n 15 "$OUT/gpu-vs-cpu.txt"
+NDSERVE_REQUIRE_GPU=1 timeout 90 "$BIN/gpu_matches_cpu" --nocapture > "$OUT/gpu-vs-cpu.txt" 2>&1
+echo "property test exit $?"; grep -E "FAILED|cases on|panicked|test result" "$OUT/gpu-vs-cpu.txt" | cut -c1-400
 echo "== gpu-bench"
-timeout 240 "$BIN/ndserve" gpu-bench 2>&1 | tee "$OUT/gpu-bench.txt"
-grep -E "WARN|ERROR|GPU" "$OUT/server.log" | head -20
+timeout 120 "$BIN/ndserve" gpu-bench 2>&1 | tee "$OUT/gpu-bench.txt"
+grep -E "WARN|ERROR|GPU|panicked" "$OUT/server.log" | grep -v "no GPU kernel" | head -20
+echo "ops on CPU copies: $(grep -c "no GPU kernel" "$OUT/server.log"); kernels that did not compile: $(grep -c "does not compile" "$OUT/server.log")"
