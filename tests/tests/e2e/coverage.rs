@@ -67,8 +67,8 @@ fn generate() -> String {
          op's definition; calls whose dtype or layout it doesn't index run as below); `CPU copy`\n  \
          when the worker runs the CPU kernel on host copies of GPU inputs and copies the result\n  \
          back, so the op works on GPU arrays all the same; `—` when the CPU has no kernel either.\n  \
-         Every kernel compiles in CI; their conformance on a GPU is pending a GPU machine\n  \
-         (`scripts/gpu-check.sh`).\n\n",
+         Every kernel compiles in CI; on an NVIDIA H200 (2026-11-30, `scripts/gpu-check.sh`)\n  \
+         every conformance case passes on `cuda:0` as on the CPU.\n\n",
     );
     let (mut total, mut done) = (0, 0);
     let mut group = String::new();
