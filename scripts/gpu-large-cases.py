@@ -13,14 +13,16 @@ The GPU machine's Python writes them (they are too large to carry).
 """
 
 import json
+import math
 import sys
 
 import numpy as np
 
 
 def arr(a):
-    data = [None if np.isnan(v) else v for v in a.ravel().tolist()] if a.dtype.kind == "f" else a.ravel().tolist()
-    return {"array": {"dtype": str(a.dtype), "shape": list(a.shape), "data": ["nan" if v is None else v for v in data]}}
+    """An array argument or result (FORMAT.md): NaN is written as the string "nan"."""
+    data = ["nan" if isinstance(v, float) and math.isnan(v) else v for v in a.ravel().tolist()]
+    return {"array": {"dtype": str(a.dtype), "shape": list(a.shape), "data": data}}
 
 
 def main():
