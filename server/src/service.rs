@@ -9,6 +9,7 @@ use futures::{Stream, StreamExt};
 use ndserve_proto::pb::array_service_server::ArrayService;
 use ndserve_proto::{Error, Meta, pb};
 use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument as _;
 
 use crate::coordinator::{Coordinator, Fetched, LayoutKind, Session, SlotState, check_parts};
 
@@ -151,7 +152,6 @@ impl ArrayService for Service {
         self.coord.check_upload_size(&meta)?;
         let want = meta.nbytes() as usize;
         let span = tracing::info_span!("upload", session = %session.id, handle = header.handle, dtype = %meta.dtype, bytes = want);
-        let _e = span.enter();
         // The chunks go on as they arrive: a GPU copies each on before the next comes.
         let chunks = crate::worker::data_stream(first.data, stream, |c: pb::UploadChunk| {
             if c.header.is_some() {
@@ -163,8 +163,11 @@ impl ArrayService for Service {
             }
             Ok(c.data)
         });
+        // The span is attached to the future, not entered: a guard held across an await
+        // would leave it entered on the thread while other tasks run there.
         self.coord
             .upload(&session, header.handle, meta, chunks, &header.device)
+            .instrument(span)
             .await?;
         Ok(Response::new(pb::UploadResponse { bytes: want as u64 }))
     }

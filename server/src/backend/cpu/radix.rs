@@ -153,8 +153,10 @@ fn scatter<S: Sync, T: Send>(
 /// whether the result is in `b`.
 fn lsd<T: Copy>(a: &mut [T], b: &mut [T], key: &impl Fn(&T) -> u64, bits: u32) -> bool {
     let n = a.len();
-    let width: u32 = if n >= 4096 { 11 } else { 8 };
-    let passes = bits.div_ceil(width) as usize;
+    // The fewest passes of digits at most this wide, the digits as even as they go.
+    let widest: u32 = if n >= 4096 { 11 } else { 8 };
+    let passes = bits.div_ceil(widest).max(1) as usize;
+    let width = bits.div_ceil(passes as u32).max(1);
     let radix = 1usize << width;
     let m = radix as u64 - 1;
     let mut counts = vec![0usize; passes * radix];
@@ -294,14 +296,15 @@ fn compare_argsort<T: RElem>(lane: &[T], idx: &mut [i64]) {
 /// The radix path of [`LaneSort`] for a type with an order-preserving key:
 /// `$key(x, canonical)` (canonical: one key for all NaN and both zeros) and its inverse.
 macro_rules! radix_lane_sort {
-    ($($T:ty => $K:ty, $key:expr, $from:expr;)*) => {$(
+    ($($T:ty => $K:ty, |$x:ident, $c:tt| $key:expr, |$k:ident| $from:expr;)*) => {$(
         impl LaneSort for $T {
             fn sort_lane(lane: &[$T], out: &mut [$T]) {
                 if lane.len() < RADIX_MIN {
                     return compare_sort(lane, out);
                 }
-                let key: fn($T, bool) -> $K = $key;
-                let from: fn($K) -> $T = $from;
+                // Functions, not function pointers: the passes inline them.
+                fn key($x: $T, $c: bool) -> $K { $key }
+                fn from($k: $K) -> $T { $from }
                 // The values themselves are sorted, straight into `out`.
                 let by = |x: &$T| u64::from(key(*x, false));
                 Groups::split(lane, out, &|_, &x| x, &by).sort(out, None, &by);
@@ -318,7 +321,7 @@ macro_rules! radix_lane_sort {
                 if lane.len() < RADIX_MIN || lane.len() > u32::MAX as usize {
                     return compare_argsort(lane, idx);
                 }
-                let key: fn($T, bool) -> $K = $key;
+                fn key($x: $T, $c: bool) -> $K { $key }
                 let by = |p: &($K, u32)| u64::from(p.0);
                 let mut pairs = vec![(<$K>::default(), 0u32); lane.len()];
                 Groups::split(lane, &mut pairs, &|i, &x| (key(x, true), i as u32), &by)
@@ -507,6 +510,15 @@ mod tests {
             assert!(got == want);
             same_argsort(xs);
         }
+        // float32 in [0.5, 1.5): 24 differing bits, 13 left below the split, sorted in
+        // two even passes
+        let f32s: Vec<f32> = uniform.iter().map(|&x| x as f32).collect();
+        let mut want = f32s.clone();
+        want.sort_by(cmp_nl);
+        let mut got = vec![0.0f32; n];
+        f32::sort_lane(&f32s, &mut got);
+        assert!(got == want);
+        same_argsort(&f32s);
         let ints: Vec<i32> = r.iter().map(|&v| (v % 100_000) as i32 - 50_000).collect();
         let mut got = vec![0; n];
         i32::sort_lane(&ints, &mut got);
