@@ -421,21 +421,6 @@ fn agree(op: &str, cpu: &(Meta, Vec<u8>), gpu: &(Meta, Vec<u8>)) -> Result<(), S
     Ok(())
 }
 
-/// How many ops of `w`'s GPUs have fallen back to the CPU so far (their device listing
-/// says; a listing that no longer says so fails here rather than tally every run native).
-fn fallbacks(w: &LocalWorker) -> u64 {
-    w.devices()
-        .iter()
-        .filter(|d| d.kind == "cuda")
-        .map(|d| {
-            d.description
-                .split_once(" ops fell back")
-                .and_then(|(head, _)| head.rsplit(' ').next()?.parse::<u64>().ok())
-                .unwrap_or_else(|| panic!("no fallback count in {:?}", d.description))
-        })
-        .sum()
-}
-
 /// The name a case is tallied under: its op and its first input's dtype.
 fn family(case: &Case) -> String {
     let d = case.arrays.first().map(|a| a.0.dtype.name()).unwrap_or("-");
@@ -468,14 +453,14 @@ fn gpu_results_match_the_cpus() {
     let tally = std::cell::RefCell::new(Tally::new());
     runner
         .run(&cases(), |case| {
-            let before = fallbacks(&w);
+            let before = w.gpu_fallbacks();
             let (cpu, gpu) = rt.block_on(async {
                 (
                     run_on(&w, &case, "cpu:0", 1000).await,
                     run_on(&w, &case, &device(), 2000).await,
                 )
             });
-            let fell_back = fallbacks(&w) > before;
+            let fell_back = w.gpu_fallbacks() > before;
             let verdict = match (cpu, gpu) {
                 (Ok(Some(c)), Ok(Some(g))) => {
                     compared.set(compared.get() + 1);

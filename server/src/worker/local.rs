@@ -130,6 +130,21 @@ impl LocalWorker {
         freed
     }
 
+    /// How many ops this worker's GPUs have run on CPU copies so far (0 without GPUs).
+    pub fn gpu_fallbacks(&self) -> u64 {
+        #[cfg(feature = "cuda")]
+        {
+            self.gpus
+                .iter()
+                .map(|d| d.fallbacks.load(Ordering::Relaxed))
+                .sum()
+        }
+        #[cfg(not(feature = "cuda"))]
+        {
+            0
+        }
+    }
+
     /// Number of arrays held.
     pub fn live_arrays(&self) -> usize {
         self.arrays.lock().len()

@@ -539,6 +539,23 @@ __device__ __forceinline__ i64 roff(const RGeo& g, u64 k) {
     }
     return o;
 }
+// The elements k, k + step, ... below k1 of the output at `base`, combined in that order.
+// Eight loads are in flight per thread before they are combined (in the plain loop's
+// order, so the result is the same): one load at a time keeps too few bytes in flight to
+// reach the memory's bandwidth.
+__device__ __forceinline__ A reduce_run(const I* __restrict__ x, const RGeo& g, i64 base, u64 k,
+                                        u64 k1, u64 step) {
+    A acc = ident();
+    for (; k + 7 * step < k1; k += 8 * step) {
+        A v[8];
+#pragma unroll
+        for (int j = 0; j < 8; ++j) v[j] = load(x, base + roff(g, k + j * step), k + j * step);
+#pragma unroll
+        for (int j = 0; j < 8; ++j) acc = comb(acc, v[j]);
+    }
+    for (; k < k1; k += step) acc = comb(acc, load(x, base + roff(g, k), k));
+    return acc;
+}
 __device__ __forceinline__ A block_reduce(A acc) {
     __shared__ A sh[256];
     sh[threadIdx.x] = acc;
@@ -556,21 +573,7 @@ extern "C" __global__ void nd_reduce1(const I* __restrict__ x, A* __restrict__ p
     u64 m = blockIdx.x / splits, sp = blockIdx.x % splits;
     i64 base = kbase(g, m);
     u64 k0 = sp * chunk, k1 = k0 + chunk < K ? k0 + chunk : K;
-    A acc = ident();
-    // Eight loads in flight per thread before they are combined (in the order of the
-    // plain loop, so the result is the same): one load at a time keeps too few bytes in
-    // flight to reach the memory's bandwidth.
-    const u64 step = blockDim.x;
-    u64 k = k0 + threadIdx.x;
-    for (; k + 7 * step < k1; k += 8 * step) {
-        A v[8];
-#pragma unroll
-        for (int j = 0; j < 8; ++j) v[j] = load(x, base + roff(g, k + j * step), k + j * step);
-#pragma unroll
-        for (int j = 0; j < 8; ++j) acc = comb(acc, v[j]);
-    }
-    for (; k < k1; k += step) acc = comb(acc, load(x, base + roff(g, k), k));
-    acc = block_reduce(acc);
+    A acc = block_reduce(reduce_run(x, g, base, k0 + threadIdx.x, k1, blockDim.x));
     if (threadIdx.x == 0) {
         if (splits == 1) out[m] = finish(acc, count);
         else partial[blockIdx.x] = acc;
@@ -589,18 +592,7 @@ extern "C" __global__ void nd_reduce2(const A* __restrict__ partial, Out* __rest
 extern "C" __global__ void nd_reduce_narrow(const I* __restrict__ x, Out* __restrict__ out,
                                             RGeo g, u64 M, u64 K, double count) {
     for (u64 m = (u64)blockIdx.x * blockDim.x + threadIdx.x; m < M; m += (u64)gridDim.x * blockDim.x) {
-        i64 base = kbase(g, m);
-        A acc = ident();
-        u64 k = 0;
-        for (; k + 8 <= K; k += 8) {
-            A v[8];
-#pragma unroll
-            for (int j = 0; j < 8; ++j) v[j] = load(x, base + roff(g, k + j), k + j);
-#pragma unroll
-            for (int j = 0; j < 8; ++j) acc = comb(acc, v[j]);
-        }
-        for (; k < K; ++k) acc = comb(acc, load(x, base + roff(g, k), k));
-        out[m] = finish(acc, count);
+        out[m] = finish(reduce_run(x, g, kbase(g, m), 0, K, 1), count);
     }
 }
 "#;
