@@ -390,6 +390,27 @@ async fn functional_item_assignment() -> ndserve_client::Result<()> {
 }
 
 #[tokio::test]
+async fn long_runs_of_one_value_sort() -> ndserve_client::Result<()> {
+    // 200,000 equal values once overflowed the radix sort's stack and aborted the server.
+    let srv = server().await;
+    let c = client(&srv).await;
+    let n = 200_000;
+    let zeros = c.upload(&ndarray::Array1::<f64>::zeros(n)).await?;
+    // np.sort(np.zeros(n)), np.argsort(np.zeros(n)): the same, and 0..n (stable)
+    assert_eq!(floats(&zeros.sort(Some(-1))?).await, vec![0.0; n]);
+    let order = ints(&zeros.argsort(Some(0))?).await;
+    assert!(order.iter().enumerate().all(|(i, &k)| k == i as i64));
+    // np.sort(np.where(np.arange(n) % 4 == 0, -np.arange(n), 5)) on int32: the
+    // negatives in order, then n - n/4 fives
+    let mixed = ndarray::Array1::from_iter((0..n as i32).map(|i| if i % 4 == 0 { -i } else { 5 }));
+    let got = c.upload(&mixed).await?.sort(None)?.to_vec::<i32>().await?;
+    let mut want = mixed.to_vec();
+    want.sort();
+    assert_eq!(got, want);
+    Ok(())
+}
+
+#[tokio::test]
 async fn statistics_and_nan_aware_reductions() -> ndserve_client::Result<()> {
     let srv = server().await;
     let c = client(&srv).await;

@@ -194,6 +194,11 @@ fn sort_keys<T: Copy + Default + Send + Sync>(
     key: &(impl Fn(&T) -> u64 + Sync),
     bits: u32,
 ) -> bool {
+    if bits == 0 {
+        // Every key is equal: already in order. (Splitting again would find no digit,
+        // hand the same group back and recurse until the stack overflowed.)
+        return false;
+    }
     if a.len() < MSD_MIN {
         return lsd(a, b, key, bits);
     }
@@ -526,5 +531,31 @@ mod tests {
         want.sort();
         assert_eq!(got, want);
         same_argsort(&ints);
+    }
+
+    #[test]
+    fn long_runs_of_one_key_sort() {
+        // a lane of one value, and a lane whose largest group is one value repeated
+        for n in [MSD_MIN, PAR_MIN + 5] {
+            let equal = vec![0.0f64; n];
+            let mut got = vec![1.0; n];
+            f64::sort_lane(&equal, &mut got);
+            assert!(got == equal);
+            same_argsort(&equal);
+            let mut xs: Vec<f64> = (0..n)
+                .map(|i| if i % 3 == 0 { i as f64 } else { 7.0 })
+                .collect();
+            xs[1] = -0.0; // equal to +0.0 for argsort
+            let mut want = xs.clone();
+            want.sort_by(cmp_nl);
+            f64::sort_lane(&xs, &mut got);
+            assert!(got == want);
+            same_argsort(&xs);
+            let ints = vec![-3i16; n];
+            let mut got = vec![0i16; n];
+            i16::sort_lane(&ints, &mut got);
+            assert_eq!(got, ints);
+            same_argsort(&ints);
+        }
     }
 }
