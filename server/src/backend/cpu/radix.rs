@@ -7,8 +7,9 @@
 //! the comparison sort gives). For `sort`, -0.0 sorts before +0.0 (NumPy puts equal
 //! values in either order) and every NaN comes out as the canonical NaN.
 //!
-//! A long lane is first split on the 11 most significant bits in which its keys differ:
-//! one pass, shared by rayon's threads, each writing its own piece of every group. Then
+//! A long lane is first split on the 11 most significant bits in which its keys differ
+//! (read off an evenly spaced sample, checked on every key while counting): a count and
+//! a write pass, shared by rayon's threads, each writing its own piece of every group. Then
 //! each group, small enough for the cache, sorts least significant digit first on the
 //! bits below, groups in parallel. `sort` moves the values themselves, straight into the
 //! output; `argsort` sorts (key, index) pairs. A group still too long for the cache
@@ -51,7 +52,7 @@ fn differing<T: Sync>(items: &[T], key: &(impl Fn(&T) -> u64 + Sync)) -> u64 {
 
 /// The most significant digit, at most [`DIGIT_BITS`] wide, of keys that differ in
 /// `diff`: the bits `lo..` up to the highest differing bit.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 struct Digit {
     lo: u32,
     mask: u64,
@@ -86,34 +87,58 @@ fn split_sizes<'a, T>(mut s: &'a mut [T], sizes: &[usize]) -> Vec<&'a mut [T]> {
         .collect()
 }
 
-/// Writes `make(i, src[i])` to `dst` grouped by `group`, keeping the input order within
-/// a group, and returns the groups' sizes. Long inputs split into parts over rayon's
-/// threads: each part is counted, then written to its own piece of every group.
+/// Samples taken from a long lane to choose its split digit.
+const SAMPLES: usize = 1 << 14;
+
+/// Writes `make(i, src[i])` to `dst` (as long) grouped on the most significant digit
+/// in which the keys differ, keeping the input order within a group, and returns the
+/// groups' sizes and the digit (`None`: every key is equal, nothing written).
+///
+/// The digit comes from an evenly spaced sample's differing bits; the count pass folds
+/// every key's and counts again, on the right digit, in the rare case that the sample
+/// missed a higher bit. The input is split into parts over rayon's threads: each part is
+/// counted, then written to its own piece of every group.
 fn scatter<S: Sync, T: Send>(
     src: &[S],
     dst: &mut [T],
-    groups: usize,
-    group: &(impl Fn(&S) -> usize + Sync),
+    skey: &(impl Fn(&S) -> u64 + Sync),
     make: &(impl Fn(usize, &S) -> T + Sync),
-) -> Vec<usize> {
+) -> Option<(Vec<usize>, Digit)> {
+    let k0 = skey(src.first()?);
+    let step = (src.len() / SAMPLES).max(1);
+    let sampled = src.iter().step_by(step).fold(0, |d, s| d | (skey(s) ^ k0));
+    let mut digit = Digit::top(sampled).or_else(|| Digit::top(differing(src, skey)))?;
     let parts = if src.len() >= PAR_MIN {
         4 * rayon::current_num_threads()
     } else {
         1
     };
     let chunk = src.len().div_ceil(parts).max(1);
-    let count = |c: &[S]| {
-        let mut h = vec![0usize; groups];
+    let count = |d: Digit, c: &[S]| {
+        let mut h = vec![0usize; d.groups()];
+        let mut diff = 0;
         for s in c {
-            h[group(s)] += 1;
+            let k = skey(s);
+            diff |= k ^ k0;
+            h[d.of(k)] += 1;
         }
-        h
+        (h, diff)
     };
-    let counts: Vec<Vec<usize>> = if parts > 1 {
-        src.par_chunks(chunk).map(count).collect()
-    } else {
-        vec![count(src)]
+    let count_all = |d: Digit| -> (Vec<Vec<usize>>, u64) {
+        let (counts, diffs): (Vec<_>, Vec<_>) = if parts > 1 {
+            src.par_chunks(chunk).map(|c| count(d, c)).unzip()
+        } else {
+            std::iter::once(count(d, src)).unzip()
+        };
+        (counts, diffs.into_iter().fold(0, |a, b| a | b))
     };
+    let (mut counts, diff) = count_all(digit);
+    let exact = Digit::top(diff).expect("the sample's keys differ");
+    if exact != digit {
+        digit = exact;
+        counts = count_all(digit).0;
+    }
+    let groups = digit.groups();
     // group by group, each part's piece in part order: a stable split
     let order: Vec<usize> = (0..groups)
         .flat_map(|g| counts.iter().map(move |h| h[g]))
@@ -130,7 +155,7 @@ fn scatter<S: Sync, T: Send>(
     let write = |(p, (c, regs)): (usize, (&[S], &mut Vec<&mut [T]>))| {
         let mut at = vec![0usize; groups];
         for (i, s) in c.iter().enumerate() {
-            let g = group(s);
+            let g = digit.of(skey(s));
             regs[g][at[g]] = make(p * chunk + i, s);
             at[g] += 1;
         }
@@ -143,9 +168,10 @@ fn scatter<S: Sync, T: Send>(
     } else {
         write((0, (src, &mut regions[0])));
     }
-    (0..groups)
+    let sizes = (0..groups)
         .map(|g| counts.iter().map(|h| h[g]).sum())
-        .collect()
+        .collect();
+    Some((sizes, digit))
 }
 
 /// Sorts `a` stably by the low `bits` bits of `key`, a digit per pass (passes in which
@@ -225,21 +251,18 @@ impl Groups {
         key: &(impl Fn(&T) -> u64 + Sync),
     ) -> Groups {
         let skey = |s: &S| key(&make(0, s));
-        let diff = differing(src, &skey);
-        match (src.len() >= MSD_MIN).then(|| Digit::top(diff)).flatten() {
-            Some(d) => Groups {
-                sizes: scatter(src, items, d.groups(), &|s| d.of(skey(s)), make),
-                bits: d.lo,
-            },
-            None => {
-                for (i, (o, s)) in items.iter_mut().zip(src).enumerate() {
-                    *o = make(i, s);
-                }
-                Groups {
-                    sizes: vec![src.len()],
-                    bits: 64 - diff.leading_zeros(),
-                }
+        if src.len() >= MSD_MIN {
+            if let Some((sizes, d)) = scatter(src, items, &skey, make) {
+                return Groups { sizes, bits: d.lo };
             }
+        }
+        let bits = 64 - differing(src, &skey).leading_zeros();
+        for (i, (o, s)) in items.iter_mut().zip(src).enumerate() {
+            *o = make(i, s);
+        }
+        Groups {
+            sizes: vec![src.len()],
+            bits,
         }
     }
 
@@ -556,6 +579,31 @@ mod tests {
             i16::sort_lane(&ints, &mut got);
             assert_eq!(got, ints);
             same_argsort(&ints);
+        }
+    }
+
+    #[test]
+    fn keys_the_sample_misses_still_choose_the_split() {
+        for n in [MSD_MIN + 77, PAR_MIN + 77] {
+            // Index 0 and every multiple of the sampling step are 1.0, so the sample
+            // sees no differing bit (the split's digit comes from every key) or only
+            // the low ones (the count pass finds the outliers' higher bits and counts
+            // again on the right digit).
+            let step = n / SAMPLES;
+            for spread in [0.0, 1e-9] {
+                let mut xs: Vec<f64> = (0..n)
+                    .map(|i| 1.0 + spread * ((i * 7919) % 1000) as f64)
+                    .collect();
+                for (i, v) in [(1, -5.0), (2, f64::NAN), (step + 3, 3.0), (n - 1, 0.25)] {
+                    xs[i] = v;
+                }
+                let mut want = xs.clone();
+                want.sort_by(cmp_nl);
+                let mut got = vec![0.0; n];
+                f64::sort_lane(&xs, &mut got);
+                assert!(got.iter().zip(&want).all(|(a, b)| a.total_cmp(b).is_eq()));
+                same_argsort(&xs);
+            }
         }
     }
 }
