@@ -51,6 +51,8 @@ pub struct LocalWorker {
     live_bytes: AtomicU64,
     memory_limit: u64,
     pool: Arc<rayon::ThreadPool>,
+    /// One permit per pool thread: see [`LocalWorker::on_pool`].
+    pool_slots: Arc<tokio::sync::Semaphore>,
     #[cfg(feature = "cuda")]
     pub(super) gpus: Vec<Arc<crate::backend::cuda::device::CudaDevice>>,
 }
@@ -68,6 +70,7 @@ impl LocalWorker {
             arrays: Mutex::new(HashMap::new()),
             live_bytes: AtomicU64::new(0),
             memory_limit,
+            pool_slots: Arc::new(tokio::sync::Semaphore::new(pool.current_num_threads())),
             pool: Arc::new(pool),
             #[cfg(feature = "cuda")]
             gpus: super::gpu::discover(name),
@@ -186,14 +189,37 @@ impl LocalWorker {
         if elements < INLINE_ELEMENTS {
             run_kernel(call, &inputs)
         } else {
-            let (tx, rx) = tokio::sync::oneshot::channel();
             let call2 = call.clone();
-            self.pool.spawn(move || {
-                let _ = tx.send(run_kernel(&call2, &inputs));
-            });
-            rx.await
-                .unwrap_or_else(|_| Err(Error::internal(&call.op, "compute task lost")))
+            self.on_pool(&call.op, move || run_kernel(&call2, &inputs))
+                .await?
         }
+    }
+
+    /// Runs `f` on the compute pool and waits for its answer. At most one job per pool
+    /// thread is queued or running at a time: a pool thread waiting inside a job's
+    /// parallel loop runs queued jobs meanwhile, on top of its stack, so an unbounded
+    /// queue (many sessions' large ops at once) could nest whole ops on one thread until
+    /// its stack overflowed and the process aborted (rayon issue 854). A queued job gains
+    /// nothing while every thread is busy anyway.
+    async fn on_pool<R: Send + 'static>(
+        &self,
+        op: &str,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> Result<R> {
+        let slot = self
+            .pool_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::internal(op, "compute pool closed"))?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.pool.spawn(move || {
+            let r = f();
+            drop(slot);
+            let _ = tx.send(r);
+        });
+        rx.await
+            .map_err(|_| Error::internal(op, "compute task lost"))
     }
 }
 
@@ -353,12 +379,7 @@ impl Worker for LocalWorker {
         } else if a.len() < INLINE_ELEMENTS {
             a.to_le_bytes()
         } else {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            self.pool.spawn(move || {
-                let _ = tx.send(a.to_le_bytes());
-            });
-            rx.await
-                .map_err(|_| Error::internal("fetch", "compute task lost"))?
+            self.on_pool("fetch", move || a.to_le_bytes()).await?
         };
         let chunks = super::remote::chunks(bytes, chunk_bytes).map(Ok);
         Ok((meta, Box::pin(futures::stream::iter(chunks))))
@@ -443,6 +464,44 @@ mod trim {
 mod tests {
     use super::*;
     use ndserve_proto::{DType, ErrorCode};
+
+    /// Jobs waiting inside a parallel loop run other queued jobs on their own stack; with
+    /// at most one job per pool thread handed to the pool, no job ever starts on top of
+    /// more than one other (two threads: nesting at most 2 deep), however many wait.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_compute_pool_never_holds_more_jobs_than_threads() {
+        use std::cell::Cell;
+        use std::sync::atomic::AtomicUsize;
+        thread_local!(static DEPTH: Cell<usize> = const { Cell::new(0) });
+        static DEEPEST: AtomicUsize = AtomicUsize::new(0);
+        let w = Arc::new(LocalWorker::new("w", 2, 1 << 20).unwrap());
+        let jobs = (0..24).map(|_| {
+            let w = w.clone();
+            tokio::spawn(async move {
+                w.on_pool("test", || {
+                    let d = DEPTH.with(|c| {
+                        c.set(c.get() + 1);
+                        c.get()
+                    });
+                    DEEPEST.fetch_max(d, Ordering::Relaxed);
+                    // a parallel loop whose halves take long enough to be stolen, so a
+                    // thread waits for the other's and looks for queued jobs meanwhile
+                    let nap = || std::thread::sleep(std::time::Duration::from_millis(3));
+                    rayon::join(nap, nap);
+                    DEPTH.with(|c| c.set(c.get() - 1));
+                })
+                .await
+            })
+        });
+        for j in futures::future::join_all(jobs).await {
+            j.unwrap().unwrap();
+        }
+        let deepest = DEEPEST.load(Ordering::Relaxed);
+        assert!(
+            (1..=2).contains(&deepest),
+            "{deepest} jobs nested on one thread"
+        );
+    }
 
     /// On a machine without a GPU (or a build without `cuda`), the worker has its CPU only
     /// and names it when asked for another device.
