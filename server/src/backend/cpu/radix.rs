@@ -251,10 +251,10 @@ impl Groups {
         key: &(impl Fn(&T) -> u64 + Sync),
     ) -> Groups {
         let skey = |s: &S| key(&make(0, s));
-        if src.len() >= MSD_MIN {
-            if let Some((sizes, d)) = scatter(src, items, &skey, make) {
-                return Groups { sizes, bits: d.lo };
-            }
+        if src.len() >= MSD_MIN
+            && let Some((sizes, d)) = scatter(src, items, &skey, make)
+        {
+            return Groups { sizes, bits: d.lo };
         }
         let bits = 64 - differing(src, &skey).leading_zeros();
         for (i, (o, s)) in items.iter_mut().zip(src).enumerate() {

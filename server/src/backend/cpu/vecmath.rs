@@ -383,7 +383,7 @@ const TRIG_MAX: f32 = 524_288.0;
 
 /// The largest float32 [`sin_cos_kernel32`] reduces: NumPy's bound for the same
 /// three-part reduction.
-const TRIG32_MAX: f32 = 71_476.0625;
+const TRIG32_MAX: f32 = 71_476.062_5;
 
 /// `sin(x + quadrant * pi/2)` for float32 `|x| <= TRIG32_MAX`, in float32 with fused
 /// multiply-adds (only the builds that have them call it): a three-part Cody-Waite
