@@ -251,12 +251,14 @@ impl Groups {
         key: &(impl Fn(&T) -> u64 + Sync),
     ) -> Groups {
         let skey = |s: &S| key(&make(0, s));
-        if src.len() >= MSD_MIN
-            && let Some((sizes, d)) = scatter(src, items, &skey, make)
-        {
-            return Groups { sizes, bits: d.lo };
-        }
-        let bits = 64 - differing(src, &skey).leading_zeros();
+        let bits = if src.len() >= MSD_MIN {
+            match scatter(src, items, &skey, make) {
+                Some((sizes, d)) => return Groups { sizes, bits: d.lo },
+                None => 0, // every key is equal (scatter looked at all of them)
+            }
+        } else {
+            64 - differing(src, &skey).leading_zeros()
+        };
         for (i, (o, s)) in items.iter_mut().zip(src).enumerate() {
             *o = make(i, s);
         }

@@ -140,9 +140,10 @@ macro_rules! multiversion {
     };
 }
 
-/// Defines `$name(xs, out)`: `$f` over the slice, [`multiversion`]ed.
+/// Defines `$name(xs, out)`: `$f` over the slice, [`multiversion`]ed (`$f` may name
+/// the variant's `FMA`).
 macro_rules! dispatched {
-    ($name:ident, $T:ty, $f:ident) => {
+    ($name:ident, $T:ty, $f:expr) => {
         multiversion! {
             fn $name(xs: &[$T], out: &mut [$T]) {
                 for (o, &x) in out.iter_mut().zip(xs) {
@@ -154,14 +155,7 @@ macro_rules! dispatched {
 }
 
 dispatched!(exp_f32_slice, f32, exp_f32);
-multiversion! {
-    /// [`exp_f64`] over the slice.
-    fn exp_f64_slice(xs: &[f64], out: &mut [f64]) {
-        for (o, &x) in out.iter_mut().zip(xs) {
-            *o = exp_f64::<FMA>(x);
-        }
-    }
-}
+dispatched!(exp_f64_slice, f64, exp_f64::<FMA>);
 dispatched!(log_f32_slice, f32, log_f32);
 dispatched!(log_f64_slice, f64, log_f64);
 
