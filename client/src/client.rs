@@ -7,6 +7,7 @@
 //! count as `after_seq`, and the server answers only once it has received that many
 //! commands, which orders the call after the ops it depends on.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -146,6 +147,10 @@ pub(crate) struct Shared {
     drained: AtomicBool,
     /// The last `received_seq` the server reported.
     received_seq: AtomicU64,
+    /// Barriers sent and not answered yet, by id; `None` once the Execute stream has
+    /// ended (no reply can come).
+    barriers: Mutex<Option<HashMap<u64, oneshot::Sender<pb::BarrierReply>>>>,
+    next_barrier: AtomicU64,
     #[cfg(feature = "embedded")]
     server: Mutex<Option<ndserve_server::RunningServer>>,
 }
@@ -162,6 +167,8 @@ impl Shared {
             failed: watch::channel(false).0,
             drained: AtomicBool::new(false),
             received_seq: AtomicU64::new(0),
+            barriers: Mutex::new(Some(HashMap::new())),
+            next_barrier: AtomicU64::new(1),
             #[cfg(feature = "embedded")]
             server: Mutex::new(None),
         }
@@ -185,6 +192,36 @@ impl Shared {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// A new barrier id and the receiver of its reply; `None` when the stream has ended.
+    fn expect_barrier(&self) -> Option<(u64, oneshot::Receiver<pb::BarrierReply>)> {
+        let id = self.next_barrier.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        lock(&self.barriers).as_mut()?.insert(id, tx);
+        Some((id, rx))
+    }
+
+    /// Drops a barrier's entry (its waiter gave up, or its command was never sent).
+    fn forget_barrier(&self, id: u64) {
+        if let Some(m) = lock(&self.barriers).as_mut() {
+            m.remove(&id);
+        }
+    }
+
+    /// Hands a reply from the stream to its waiter.
+    fn answer_barrier(&self, reply: pb::BarrierReply) {
+        let tx = lock(&self.barriers)
+            .as_mut()
+            .and_then(|m| m.remove(&reply.id));
+        if let Some(tx) = tx {
+            let _ = tx.send(reply);
+        }
+    }
+
+    /// The Execute stream has ended: waiting barriers get no reply.
+    fn end_barriers(&self) {
+        lock(&self.barriers).take();
     }
 
     /// Resolves with the session's fatal error once there is one.
@@ -212,6 +249,9 @@ pub(crate) struct ClientInner {
     session_id: String,
     lease: Duration,
     server_version: String,
+    /// The server answers `Barrier` commands (protocol 1.1 and up): syncs and small
+    /// fetches then go on the Execute stream.
+    barriers: bool,
     options: ClientOptions,
     next_handle: AtomicU64,
     /// The command queue of the `Execute` stream; `None` once closed. Sending and counting
@@ -375,6 +415,7 @@ impl Client {
                 session_id: resp.session_id,
                 lease,
                 server_version: resp.server_version,
+                barriers: resp.protocol_minor >= 1,
                 options,
                 next_handle: AtomicU64::new(1),
                 queue: Mutex::new(Some(tx)),
@@ -876,6 +917,10 @@ impl Client {
     }
 
     pub(crate) async fn sync_handles(&self, handles: Vec<u64>) -> Result<()> {
+        if self.inner.barriers {
+            self.barrier(handles, false).await?;
+            return Ok(());
+        }
         let req = pb::SyncRequest {
             session_id: self.inner.session_id.clone(),
             handles,
@@ -885,6 +930,54 @@ impl Client {
         self.guard(async move { grpc.sync(req).await.map_err(status_error) })
             .await?;
         Ok(())
+    }
+
+    /// Whether `bytes` of data can come back in a barrier's reply instead of a `Fetch`.
+    pub(crate) fn fetches_inline(&self, bytes: u64) -> bool {
+        self.inner.barriers && bytes <= ndserve_proto::INLINE_FETCH_BYTES
+    }
+
+    /// Sends a barrier on the Execute stream and waits for the server to reach it: every
+    /// command queued before it has run. Fails with the first error among `handles`;
+    /// with `fetch`, returns their data (at most [`ndserve_proto::INLINE_FETCH_BYTES`]
+    /// together). One message each way, where a `Sync` call costs a unary call.
+    pub(crate) async fn barrier(
+        &self,
+        handles: Vec<u64>,
+        fetch: bool,
+    ) -> Result<Vec<pb::InlineArray>> {
+        self.check()?;
+        let shared = &self.inner.shared;
+        let Some((id, rx)) = shared.expect_barrier() else {
+            return Err(shared.error().unwrap_or_else(closed_error));
+        };
+        let sent = self.enqueue(pb::Command {
+            command: Some(pb::command::Command::Barrier(pb::Barrier {
+                id,
+                handles,
+                fetch,
+            })),
+        });
+        if let Err(e) = sent {
+            shared.forget_barrier(id);
+            return Err(e);
+        }
+        let reply = self
+            .guard(async {
+                rx.await.map_err(|_| {
+                    shared.error().unwrap_or_else(|| Error::Unavailable {
+                        message: "the session's Execute stream ended before the server answered"
+                            .into(),
+                    })
+                })
+            })
+            .await;
+        shared.forget_barrier(id);
+        let reply = reply?;
+        match reply.error {
+            Some(e) => Err(Error::from_detail(&e)),
+            None => Ok(reply.arrays),
+        }
     }
 
     /// The server's version, protocol version, devices and memory limit.
@@ -1055,24 +1148,32 @@ async fn pump(
             shared
                 .received_seq
                 .fetch_max(ev.received_seq, Ordering::AcqRel);
+            if let Some(reply) = ev.barrier {
+                shared.answer_barrier(reply);
+            }
         }
         Ok(())
     }
     .await;
     let closed = shared.closed.load(Ordering::Acquire);
-    match result {
+    // The error is recorded before the barriers end, so their waiters report it.
+    let failed = match result {
         Err(s) if !closed => {
             tracing::warn!(session = %session_id, error = %s, "execute stream failed");
             shared.fail(status_error(s));
-            return;
+            true
         }
         Ok(()) if !closed && !shared.drained.load(Ordering::Acquire) => {
             shared.fail(Error::Unavailable {
                 message: "the server ended the session's Execute stream".into(),
             });
-            return;
+            true
         }
-        _ => {}
+        _ => false,
+    };
+    shared.end_barriers();
+    if failed {
+        return;
     }
     if !closed {
         // The last client clone and array are gone: close the session (best effort).
@@ -1134,6 +1235,7 @@ impl Client {
                 session_id: "test".into(),
                 lease: Duration::ZERO,
                 server_version: String::new(),
+                barriers: false,
                 options: ClientOptions::default(),
                 next_handle: AtomicU64::new(1),
                 queue: Mutex::new(Some(tx)),

@@ -6,12 +6,12 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::{Axis, Client, Idx, Operand};
 
-/// The next queued op call, skipping releases.
+/// The next queued op call, skipping releases and barriers.
 fn next_call(rx: &mut UnboundedReceiver<pb::Command>) -> pb::OpCall {
     loop {
         match rx.try_recv().expect("a queued command").command {
             Some(pb::command::Command::Call(c)) => return c,
-            Some(pb::command::Command::Release(_)) => {}
+            Some(pb::command::Command::Release(_) | pb::command::Command::Barrier(_)) => {}
             None => panic!("empty command"),
         }
     }

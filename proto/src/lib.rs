@@ -38,8 +38,11 @@ pub use shape::Shape;
 /// The protocol version this build speaks. A different major version is refused when a
 /// session opens (FAILED_PRECONDITION).
 pub const PROTOCOL_MAJOR: u32 = 1;
-/// Minor protocol version: additions that old peers can ignore.
-pub const PROTOCOL_MINOR: u32 = 0;
+/// Minor protocol version: additions that old peers can ignore. 1: `Barrier` commands on
+/// the Execute stream (a sync or a small fetch without a separate call).
+pub const PROTOCOL_MINOR: u32 = 1;
+/// The most bytes a `Barrier` may fetch inline (its handles' data together).
+pub const INLINE_FETCH_BYTES: u64 = 64 << 10;
 /// The crate version, reported by the server and sent by the client.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Default chunk size of uploads and fetches.

@@ -102,6 +102,7 @@ impl ArrayService for Service {
             session_id: s.id.clone(),
             lease_ms: s.lease.as_millis() as u64,
             server_version: ndserve_proto::VERSION.into(),
+            protocol_minor: ndserve_proto::PROTOCOL_MINOR,
         }))
     }
 
@@ -242,6 +243,9 @@ impl ArrayService for Service {
         let mut stream = req.into_inner();
         let coord = self.coord.clone();
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::ExecuteEvent, Status>>(16);
+        // Barrier replies come from the session's executor; the stream ends once this task
+        // and every barrier still queued are done.
+        let (replies, barriers) = tokio::sync::mpsc::unbounded_channel::<pb::ExecuteEvent>();
         tokio::spawn(async move {
             let mut session = None;
             loop {
@@ -271,18 +275,32 @@ impl ArrayService for Service {
                 }
                 let s = session.as_ref().expect("set above");
                 s.touch();
-                if let Err(e) = s.accept(msg.commands) {
+                // A message that ends in a barrier gets its count with the barrier's reply:
+                // one message back per round trip, not two.
+                let answered = msg
+                    .commands
+                    .last()
+                    .is_some_and(|c| matches!(c.command, Some(pb::command::Command::Barrier(_))));
+                if let Err(e) = s.accept(msg.commands, &replies) {
                     let _ = tx.send(Err(e.into())).await;
                     break;
                 }
+                if answered {
+                    continue;
+                }
                 let seq = *s.received.borrow();
                 // Progress events are advisory: never block the pipeline on a slow reader.
-                let _ = tx.try_send(Ok(pb::ExecuteEvent { received_seq: seq }));
+                let _ = tx.try_send(Ok(pb::ExecuteEvent {
+                    received_seq: seq,
+                    barrier: None,
+                }));
             }
         });
-        Ok(Response::new(Box::pin(
+        let barriers = tokio_stream::wrappers::UnboundedReceiverStream::new(barriers).map(Ok);
+        Ok(Response::new(Box::pin(futures::stream::select(
             tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+            barriers,
+        ))))
     }
 
     async fn run(&self, req: Request<pb::RunRequest>) -> Result<Response<pb::RunResponse>, Status> {

@@ -499,6 +499,84 @@ impl Coordinator {
         Ok(got)
     }
 
+    /// The reply to a barrier, reached once every job before it has run: the first error
+    /// among its handles, or (when it asks) their data.
+    async fn barrier(&self, session: &Session, barrier: pb::Barrier) -> pb::BarrierReply {
+        let id = barrier.id;
+        match self.barrier_arrays(session, barrier).await {
+            Ok(arrays) => pb::BarrierReply {
+                id,
+                error: None,
+                arrays,
+            },
+            Err(e) => pb::BarrierReply {
+                id,
+                error: Some(e.to_detail()),
+                arrays: Vec::new(),
+            },
+        }
+    }
+
+    async fn barrier_arrays(
+        &self,
+        session: &Session,
+        barrier: pb::Barrier,
+    ) -> Result<Vec<pb::InlineArray>> {
+        let op = if barrier.fetch { "fetch" } else { "sync" };
+        let mut total = 0u64;
+        {
+            let st = session.state.lock();
+            for &h in &barrier.handles {
+                let bytes = match st.handles.get(&h) {
+                    None => return Err(Error::handle_not_found(h)),
+                    Some(SlotState::Failed(e)) => return Err((**e).clone()),
+                    Some(SlotState::Ready { meta, .. }) => meta.nbytes(),
+                    Some(SlotState::Distributed(d)) => d.nbytes(),
+                    // Its op comes after the barrier: waiting would stall the pipeline.
+                    Some(SlotState::Pending) => {
+                        return Err(Error::invalid(
+                            op,
+                            "handles",
+                            format!("handle {h} is named before the op that computes it"),
+                        ));
+                    }
+                };
+                total = total.saturating_add(bytes);
+            }
+        }
+        if !barrier.fetch {
+            return Ok(Vec::new());
+        }
+        if total > ndserve_proto::INLINE_FETCH_BYTES {
+            return Err(Error::invalid(
+                op,
+                "handles",
+                format!(
+                    "{total} bytes are more than the {} a barrier fetches inline; use Fetch",
+                    ndserve_proto::INLINE_FETCH_BYTES
+                ),
+            ));
+        }
+        let mut arrays = Vec::with_capacity(barrier.handles.len());
+        for &h in &barrier.handles {
+            let Fetched::Stream(meta, mut chunks) = self
+                .fetch(session, h, 0, ndserve_proto::CHUNK_BYTES, false)
+                .await?
+            else {
+                return Err(Error::internal(op, "an inline fetch was redirected"));
+            };
+            let mut data = bytes::BytesMut::new();
+            while let Some(c) = futures::StreamExt::next(&mut chunks).await {
+                data.extend_from_slice(&c?);
+            }
+            arrays.push(pb::InlineArray {
+                meta: Some(meta.to_wire()),
+                data: data.freeze(),
+            });
+        }
+        Ok(arrays)
+    }
+
     async fn release(&self, session: &Session, handles: Vec<u64>) {
         let mut per_worker: HashMap<usize, Vec<u64>> = HashMap::new();
         {
@@ -587,6 +665,13 @@ async fn executor(
                 }
             }
             Job::Release(handles) => coord.release(&session, handles).await,
+            Job::Barrier(barrier, replies) => {
+                let reply = coord.barrier(&session, barrier).await;
+                let _ = replies.send(pb::ExecuteEvent {
+                    received_seq: *session.received.borrow(),
+                    barrier: Some(reply),
+                });
+            }
             Job::Run(calls, reply) => {
                 let mut all = Vec::new();
                 let mut err = None;

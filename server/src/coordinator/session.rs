@@ -38,7 +38,15 @@ pub enum Job {
     Release(Vec<u64>),
     /// Ops from the unary Run call; the metas of all outputs (or the first error) go back.
     Run(Vec<pb::OpCall>, oneshot::Sender<Result<Vec<Meta>>>),
+    /// A barrier from the Execute stream: answered on the stream that sent it once every
+    /// job before it has run.
+    Barrier(pb::Barrier, BarrierReplies),
 }
+
+/// Where a barrier's reply goes: the events of the Execute stream that sent it (unbounded:
+/// a client has at most one barrier in flight per waiting call, and replies are never
+/// dropped, unlike progress events).
+pub type BarrierReplies = mpsc::UnboundedSender<pb::ExecuteEvent>;
 
 pub(crate) struct SessionState {
     pub handles: HashMap<u64, SlotState>,
@@ -91,8 +99,8 @@ impl Session {
 
     /// Accepts commands from the Execute stream: registers the outputs of every op as
     /// pending (so a fetch that arrives later finds them), queues the work, and counts the
-    /// commands received.
-    pub fn accept(&self, commands: Vec<pb::Command>) -> Result<()> {
+    /// commands received. Barriers are answered on `replies`.
+    pub fn accept(&self, commands: Vec<pb::Command>, replies: &BarrierReplies) -> Result<()> {
         let n = commands.len() as u64;
         {
             let mut st = self.state.lock();
@@ -112,6 +120,9 @@ impl Session {
                     }
                     Some(pb::command::Command::Release(r)) => {
                         let _ = self.jobs.send(Job::Release(r.handles));
+                    }
+                    Some(pb::command::Command::Barrier(b)) => {
+                        let _ = self.jobs.send(Job::Barrier(b, replies.clone()));
                     }
                     None => {}
                 }

@@ -497,3 +497,158 @@ async fn health_and_reflection_are_served() {
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
 }
+
+/// The next barrier reply on an Execute stream (progress events skipped).
+async fn next_barrier(events: &mut tonic::Streaming<pb::ExecuteEvent>) -> pb::BarrierReply {
+    loop {
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(10), events.message())
+            .await
+            .expect("a reply within 10 s")
+            .expect("the stream stays up")
+            .expect("the stream does not end");
+        if let Some(b) = ev.barrier {
+            return b;
+        }
+    }
+}
+
+fn barrier(id: u64, handles: Vec<u64>, fetch: bool) -> pb::Command {
+    pb::Command {
+        command: Some(pb::command::Command::Barrier(pb::Barrier {
+            id,
+            handles,
+            fetch,
+        })),
+    }
+}
+
+fn op(c: pb::OpCall) -> pb::Command {
+    pb::Command {
+        command: Some(pb::command::Command::Call(c)),
+    }
+}
+
+fn reply_error(r: &pb::BarrierReply) -> Error {
+    Error::from_detail(r.error.as_ref().expect("an error"))
+}
+
+#[tokio::test]
+async fn barriers_answer_on_the_execute_stream() {
+    let srv = server().await;
+    let mut c = raw(&srv.url()).await;
+    let opened = c
+        .open_session(pb::OpenSessionRequest {
+            protocol_major: ndserve_proto::PROTOCOL_MAJOR,
+            protocol_minor: ndserve_proto::PROTOCOL_MINOR,
+            client_version: "raw-test".into(),
+            lease_ms: 0,
+        })
+        .await
+        .expect("open")
+        .into_inner();
+    assert_eq!(opened.protocol_minor, ndserve_proto::PROTOCOL_MINOR);
+    let s = opened.session_id;
+    let meta = Meta::new(DType::Float64, vec![3]);
+    let data: Vec<u8> = [1.5f64, -2.0, 0.25]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    upload(&mut c, &s, 1, &meta, data).await.expect("upload");
+    let big = Meta::new(DType::Float64, vec![8193]); // one element over 64 KiB
+    upload(&mut c, &s, 4, &big, vec![0; 8193 * 8])
+        .await
+        .expect("upload");
+
+    let (tx, rx) = futures::channel::mpsc::unbounded::<pb::ExecuteRequest>();
+    let send = |commands: Vec<pb::Command>| {
+        tx.unbounded_send(pb::ExecuteRequest {
+            session_id: s.clone(),
+            commands,
+        })
+        .expect("stream open")
+    };
+    send(vec![]);
+    let mut events = c.execute(rx).await.expect("execute").into_inner();
+
+    // An op, then a barrier that fetches its result.
+    send(vec![
+        op(call(
+            "add",
+            vec![handle(1), handle(1)],
+            vec![2],
+            Attrs::new(),
+        )),
+        barrier(7, vec![2], true),
+    ]);
+    let r = next_barrier(&mut events).await;
+    assert_eq!(r.id, 7);
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.arrays.len(), 1);
+    assert_eq!(
+        Meta::from_wire(r.arrays[0].meta.as_ref().unwrap()).unwrap(),
+        meta
+    );
+    let want: Vec<u8> = [3.0f64, -4.0, 0.5]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    assert_eq!(&r.arrays[0].data[..], &want[..]);
+
+    // A sync: no data; an empty barrier waits for everything before it.
+    send(vec![
+        barrier(8, vec![1, 2], false),
+        barrier(9, vec![], false),
+    ]);
+    let r = next_barrier(&mut events).await;
+    assert_eq!((r.id, r.error.is_none(), r.arrays.len()), (8, true, 0));
+    let r = next_barrier(&mut events).await;
+    assert_eq!((r.id, r.error.is_none()), (9, true));
+
+    // An unknown handle; a failed op's output carries the op's error.
+    send(vec![
+        barrier(10, vec![999], false),
+        op(call("negative", vec![handle(998)], vec![3], Attrs::new())),
+        barrier(11, vec![3], true),
+    ]);
+    let r = next_barrier(&mut events).await;
+    assert_eq!((r.id, reply_error(&r).code()), (10, ErrorCode::NotFound));
+    let r = next_barrier(&mut events).await;
+    assert_eq!((r.id, reply_error(&r).code()), (11, ErrorCode::NotFound));
+    assert!(r.arrays.is_empty());
+
+    // A handle whose op comes after the barrier is refused rather than waited for (which
+    // would stall the session); once the op has run, it is there.
+    send(vec![
+        barrier(12, vec![5], false),
+        op(call("negative", vec![handle(1)], vec![5], Attrs::new())),
+        barrier(13, vec![5], false),
+    ]);
+    let r = next_barrier(&mut events).await;
+    let e = reply_error(&r);
+    assert_eq!((r.id, e.code()), (12, ErrorCode::InvalidArgument), "{e}");
+    assert!(e.to_string().contains("before the op"), "{e}");
+    let r = next_barrier(&mut events).await;
+    assert_eq!((r.id, r.error.is_none()), (13, true));
+
+    // More than 64 KiB does not come inline; a sync of it does.
+    send(vec![
+        barrier(14, vec![4], true),
+        barrier(15, vec![4], false),
+    ]);
+    let r = next_barrier(&mut events).await;
+    let e = reply_error(&r);
+    assert_eq!((r.id, e.code()), (14, ErrorCode::InvalidArgument), "{e}");
+    assert!(e.to_string().contains("65536"), "{e}");
+    let r = next_barrier(&mut events).await;
+    assert_eq!((r.id, r.error.is_none()), (15, true));
+
+    // The unary calls still work beside it.
+    c.sync(pb::SyncRequest {
+        session_id: s.clone(),
+        handles: vec![5],
+        after_seq: 0,
+    })
+    .await
+    .expect("sync");
+    assert_eq!(fetch_bytes(&mut c, &s, 2).await, want);
+}

@@ -369,3 +369,37 @@ async fn uploads_and_fetches_in_odd_sized_chunks() -> ndserve_client::Result<()>
     assert!(e.to_string().contains("upload"), "{e}");
     Ok(())
 }
+
+/// Arrays up to 64 KiB come back in a barrier's reply on the Execute stream, larger ones
+/// through `Fetch`: both give the same values and the same errors, and syncs of either
+/// report the op that failed.
+#[tokio::test]
+async fn fetches_either_side_of_the_inline_limit() {
+    let srv = server().await;
+    let c = client(&srv).await;
+    let limit = ndserve_proto::INLINE_FETCH_BYTES as usize / 8;
+    for n in [limit - 1, limit, limit + 1] {
+        let host: Vec<f64> = (0..n).map(|i| i as f64 * 0.5 - 7.0).collect();
+        let a = c
+            .upload(&ArrayD::from_shape_vec(IxDyn(&[n]), host.clone()).unwrap())
+            .await
+            .unwrap();
+        let y = (&a * 2.0).unwrap();
+        y.sync().await.unwrap();
+        let want: Vec<f64> = host.iter().map(|v| v * 2.0).collect();
+        assert_eq!(y.to_vec::<f64>().await.unwrap(), want, "n = {n}");
+        let (meta, bytes) = y.fetch_bytes().await.unwrap();
+        assert_eq!((meta.shape, bytes.len()), (vec![n], n * 8), "n = {n}");
+        // The same failing op, fetched small or large.
+        let exps = c.full(&[n], -1i64, None).unwrap();
+        let bad = c.full(&[n], 2i64, None).unwrap().power(&exps).unwrap();
+        let e = bad.to_vec::<i64>().await.unwrap_err();
+        assert_eq!(
+            (e.code(), e.op()),
+            (ErrorCode::InvalidArgument, Some("power")),
+            "{e}"
+        );
+        let e = bad.sync().await.unwrap_err();
+        assert_eq!(e.op(), Some("power"), "{e}");
+    }
+}
