@@ -14,9 +14,13 @@ fn expected_names() -> Vec<String> {
         "rss_retained_after_close",
         "loopback_tcp",
         "grpc_unary_roundtrip_p50",
+        "execute_stream_roundtrip_p50",
         "sync_roundtrip_p50",
+        "fetch_roundtrip_p50",
         "grpc_unary_roundtrip_p99",
+        "execute_stream_roundtrip_p99",
         "sync_roundtrip_p99",
+        "fetch_roundtrip_p99",
         "pipelined_dependent_ops",
         "small_array_loop",
         "upload_64KiB",
@@ -89,10 +93,17 @@ async fn tiny_suite_produces_every_row() {
             .clone()
     };
     assert_eq!(with_ref("upload_64KiB").unwrap().name, "loopback_tcp");
-    assert_eq!(
-        with_ref("sync_roundtrip_p99").unwrap().name,
-        "grpc_unary_roundtrip_p99"
-    );
+    for row in [
+        "execute_stream_roundtrip_p99",
+        "sync_roundtrip_p99",
+        "fetch_roundtrip_p99",
+    ] {
+        assert_eq!(
+            with_ref(row).unwrap().name,
+            "grpc_unary_roundtrip_p99",
+            "{row}"
+        );
+    }
     assert_eq!(
         with_ref("add_f64_bandwidth").unwrap().name,
         "host_memcpy_bandwidth"

@@ -4,30 +4,47 @@
 use std::time::Instant;
 
 use ndserve_client::DType;
+use ndserve_proto::pb;
+use ndserve_proto::pb::array_service_client::ArrayServiceClient;
 
 use super::{Ctx, Recorder, Result, Row, Unit, median_time, micros, millis, percentile};
 
-/// `sync_roundtrip_p50`/`_p99`: one tiny `add` and a sync, against a raw gRPC unary call
-/// (`GetServerInfo`) timed in the same loop (`grpc_unary_roundtrip_p50`/`_p99`), so both
-/// see the same machine noise.
+/// `sync_roundtrip_p50`/`_p99`: one tiny `add` and a sync; `fetch_roundtrip_p50`/`_p99`:
+/// one tiny `add` and a fetch of its result. Both against a raw gRPC unary call
+/// (`GetServerInfo`, `grpc_unary_roundtrip_*`) timed in the same loop, so all see the same
+/// machine noise, beside the floor of a stream round trip: an empty message on a raw
+/// `Execute` stream of another session and the server's progress event
+/// (`execute_stream_roundtrip_*`).
 pub(super) async fn roundtrips(cx: &Ctx<'_>, rec: &mut Recorder<'_>) -> Result<()> {
     let Ctx { client, sizes, .. } = *cx;
     let a = client.ones(&[1], DType::Float64)?;
     let b = client.ones(&[1], DType::Float64)?;
     client.sync_all().await?;
+    let mut ping = StreamPing::open(client.url()).await?;
     let warmup = sizes.roundtrips / 10 + 1;
-    let mut unary = Vec::with_capacity(sizes.roundtrips);
-    let mut synced = Vec::with_capacity(sizes.roundtrips);
+    let [mut unary, mut stream, mut synced, mut fetched] =
+        std::array::from_fn(|_| Vec::with_capacity(sizes.roundtrips));
     for i in 0..warmup + sizes.roundtrips {
         let t = Instant::now();
         client.server_info().await?;
         let u = t.elapsed();
         let t = Instant::now();
+        ping.once().await?;
+        let p = t.elapsed();
+        let t = Instant::now();
         (&a + &b)?.sync().await?;
         let s = t.elapsed();
+        let t = Instant::now();
+        let v = (&a + &b)?.to_vec::<f64>().await?;
+        let f = t.elapsed();
+        if v != [2.0] {
+            return Err(format!("fetch_roundtrip: 1 + 1 gave {v:?}").into());
+        }
         if i >= warmup {
             unary.push(u);
+            stream.push(p);
             synced.push(s);
+            fetched.push(f);
         }
     }
     for (p, tag) in [(0.5, "p50"), (0.99, "p99")] {
@@ -37,13 +54,65 @@ pub(super) async fn roundtrips(cx: &Ctx<'_>, rec: &mut Recorder<'_>) -> Result<(
             micros(percentile(&mut unary, p)),
             Unit::Micros,
         ));
-        let ours = micros(percentile(&mut synced, p));
         rec.record_against(
-            Row::new(format!("sync_roundtrip_{tag}"), ours, Unit::Micros),
+            Row::new(
+                format!("execute_stream_roundtrip_{tag}"),
+                micros(percentile(&mut stream, p)),
+                Unit::Micros,
+            ),
             &grpc,
         );
+        for (name, times) in [("sync", &mut synced), ("fetch", &mut fetched)] {
+            rec.record_against(
+                Row::new(
+                    format!("{name}_roundtrip_{tag}"),
+                    micros(percentile(times, p)),
+                    Unit::Micros,
+                ),
+                &grpc,
+            );
+        }
     }
     Ok(())
+}
+
+/// A raw `Execute` stream on a session of its own: one empty message out, one progress
+/// event back.
+struct StreamPing {
+    tx: futures::channel::mpsc::UnboundedSender<pb::ExecuteRequest>,
+    events: tonic::Streaming<pb::ExecuteEvent>,
+}
+
+impl StreamPing {
+    async fn open(url: &str) -> Result<StreamPing> {
+        let mut grpc = ArrayServiceClient::connect(url.to_string()).await?;
+        let session_id = grpc
+            .open_session(pb::OpenSessionRequest {
+                protocol_major: ndserve_proto::PROTOCOL_MAJOR,
+                protocol_minor: ndserve_proto::PROTOCOL_MINOR,
+                client_version: "bench".into(),
+                lease_ms: 0,
+            })
+            .await?
+            .into_inner()
+            .session_id;
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        tx.unbounded_send(pb::ExecuteRequest {
+            session_id,
+            commands: vec![],
+        })?;
+        let mut events = grpc.execute(rx).await?.into_inner();
+        events.message().await?;
+        Ok(StreamPing { tx, events })
+    }
+
+    async fn once(&mut self) -> Result<()> {
+        self.tx.unbounded_send(pb::ExecuteRequest::default())?;
+        match self.events.message().await? {
+            Some(_) => Ok(()),
+            None => Err("the Execute stream ended".into()),
+        }
+    }
 }
 
 /// `pipelined_dependent_ops`: `x = x + 1` queued `pipelined_ops` times on a small array,
