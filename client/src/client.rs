@@ -5,7 +5,10 @@
 //! block or await) and the task drains whatever is queued into one message. The client
 //! counts the commands it queued (`sent_seq`); every call that reads results carries that
 //! count as `after_seq`, and the server answers only once it has received that many
-//! commands, which orders the call after the ops it depends on.
+//! commands, which orders the call after the ops it depends on. Syncs and fetches of at
+//! most 64 KiB skip the separate call on servers that speak protocol 1.1: they go on the
+//! stream as a `Barrier` command, and the task hands the server's reply to the waiting
+//! call.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,6 +59,11 @@ pub struct ClientOptions {
     /// (default `true`): the data then skips the coordinator. A worker this client cannot
     /// reach is remembered, and its arrays come through the coordinator.
     pub direct_fetch: bool,
+    /// Send syncs, and fetches of at most 64 KiB, as `Barrier` commands on the `Execute`
+    /// stream when the server speaks protocol 1.1 (default `true`): one message each way
+    /// instead of a unary call. `false` uses the `Sync` and `Fetch` calls, as with older
+    /// servers.
+    pub barriers: bool,
 }
 
 impl Default for ClientOptions {
@@ -67,6 +75,7 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             client_version: format!("ndserve-client-rust/{}", env!("CARGO_PKG_VERSION")),
             direct_fetch: true,
+            barriers: true,
         }
     }
 }
@@ -87,6 +96,12 @@ impl ClientOptions {
     /// Sets [`ClientOptions::direct_fetch`].
     pub fn with_direct_fetch(mut self, direct_fetch: bool) -> Self {
         self.direct_fetch = direct_fetch;
+        self
+    }
+
+    /// Sets [`ClientOptions::barriers`].
+    pub fn with_barriers(mut self, barriers: bool) -> Self {
+        self.barriers = barriers;
         self
     }
 
@@ -415,7 +430,7 @@ impl Client {
                 session_id: resp.session_id,
                 lease,
                 server_version: resp.server_version,
-                barriers: resp.protocol_minor >= 1,
+                barriers: options.barriers && resp.protocol_minor >= 1,
                 options,
                 next_handle: AtomicU64::new(1),
                 queue: Mutex::new(Some(tx)),

@@ -372,13 +372,20 @@ async fn uploads_and_fetches_in_odd_sized_chunks() -> ndserve_client::Result<()>
 
 /// Arrays up to 64 KiB come back in a barrier's reply on the Execute stream, larger ones
 /// through `Fetch`: both give the same values and the same errors, and syncs of either
-/// report the op that failed.
+/// report the op that failed; so do the unary `Sync` and `Fetch` a client without
+/// barriers (or an older server) uses.
 #[tokio::test]
 async fn fetches_either_side_of_the_inline_limit() {
     let srv = server().await;
-    let c = client(&srv).await;
     let limit = ndserve_proto::INLINE_FETCH_BYTES as usize / 8;
-    for n in [limit - 1, limit, limit + 1] {
+    for (barriers, n) in [true, false]
+        .into_iter()
+        .flat_map(|b| [(b, limit - 1), (b, limit), (b, limit + 1)])
+    {
+        let options = ndserve_client::ClientOptions::default().with_barriers(barriers);
+        let c = Client::connect_with(srv.url(), options)
+            .await
+            .expect("connect");
         let host: Vec<f64> = (0..n).map(|i| i as f64 * 0.5 - 7.0).collect();
         let a = c
             .upload(&ArrayD::from_shape_vec(IxDyn(&[n]), host.clone()).unwrap())
@@ -387,7 +394,11 @@ async fn fetches_either_side_of_the_inline_limit() {
         let y = (&a * 2.0).unwrap();
         y.sync().await.unwrap();
         let want: Vec<f64> = host.iter().map(|v| v * 2.0).collect();
-        assert_eq!(y.to_vec::<f64>().await.unwrap(), want, "n = {n}");
+        assert_eq!(
+            y.to_vec::<f64>().await.unwrap(),
+            want,
+            "n = {n}, {barriers}"
+        );
         let (meta, bytes) = y.fetch_bytes().await.unwrap();
         assert_eq!((meta.shape, bytes.len()), (vec![n], n * 8), "n = {n}");
         // The same failing op, fetched small or large.
