@@ -559,19 +559,16 @@ impl Coordinator {
         }
         let mut arrays = Vec::with_capacity(barrier.handles.len());
         for &h in &barrier.handles {
-            let Fetched::Stream(meta, mut chunks) = self
+            let Fetched::Stream(meta, chunks) = self
                 .fetch(session, h, 0, ndserve_proto::CHUNK_BYTES, false)
                 .await?
             else {
                 return Err(Error::internal(op, "an inline fetch was redirected"));
             };
-            let mut data = bytes::BytesMut::new();
-            while let Some(c) = futures::StreamExt::next(&mut chunks).await {
-                data.extend_from_slice(&c?);
-            }
+            let data = crate::worker::gather_chunks(op, &meta, chunks).await?;
             arrays.push(pb::InlineArray {
                 meta: Some(meta.to_wire()),
-                data: data.freeze(),
+                data,
             });
         }
         Ok(arrays)

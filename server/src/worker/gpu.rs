@@ -189,7 +189,7 @@ impl LocalWorker {
                 Ok(c) => {
                     sent += c.len();
                     if sent > want {
-                        failed = Some(super::too_many_bytes(&meta));
+                        failed = Some(super::too_many_bytes("upload", &meta));
                         break;
                     }
                     if tx.send(c).await.is_err() {

@@ -357,7 +357,7 @@ impl Worker for LocalWorker {
             self.store(&[id], vec![Stored::Gpu(a)]);
             return Ok(());
         }
-        let data = super::gather_chunks(&meta, chunks).await?;
+        let data = super::gather_chunks("upload", &meta, chunks).await?;
         self.put(id, meta, data, device).await
     }
 

@@ -87,7 +87,7 @@ pub trait Worker: Send + Sync + 'static {
         chunks: BoxStream<'static, Result<Bytes>>,
         device: &str,
     ) -> Result<()> {
-        let data = gather_chunks(&meta, chunks).await?;
+        let data = gather_chunks("upload", &meta, chunks).await?;
         self.put(id, meta, data, device).await
     }
     /// The device holding array `id` (`worker/cuda:0`), where the worker can tell.
@@ -135,10 +135,12 @@ pub trait Worker: Send + Sync + 'static {
     }
 }
 
-/// The bytes of an upload of `meta`, gathered from its chunks: no more than the array
-/// holds (checked as they come) and no fewer. An upload in one chunk (up to
-/// [`ndserve_proto::CHUNK_BYTES`]) is that chunk's buffer, not a copy of it.
+/// The bytes of an array of `meta` (an upload, or an inline fetch), gathered from its
+/// chunks: no more than the array holds (checked as they come) and no fewer; errors
+/// name `op`. Data in one chunk (up to [`ndserve_proto::CHUNK_BYTES`]) is that chunk's
+/// buffer, not a copy of it.
 pub async fn gather_chunks(
+    op: &str,
     meta: &Meta,
     mut chunks: BoxStream<'static, Result<Bytes>>,
 ) -> Result<Bytes> {
@@ -149,7 +151,7 @@ pub async fn gather_chunks(
     while let Some(c) = chunks.next().await {
         let c = c?;
         if got + c.len() > want {
-            return Err(too_many_bytes(meta));
+            return Err(too_many_bytes(op, meta));
         }
         got += c.len();
         if c.is_empty() {
@@ -170,7 +172,7 @@ pub async fn gather_chunks(
     }
     if got != want {
         return Err(Error::invalid(
-            "upload",
+            op,
             "data",
             format!("{got} bytes for an array of {want} bytes"),
         ));
@@ -202,10 +204,10 @@ pub fn data_stream<M: Send + 'static>(
         .boxed()
 }
 
-/// An upload that sent more bytes than its array holds.
-pub fn too_many_bytes(meta: &Meta) -> Error {
+/// Data (of an upload, for `op`) of more bytes than its array holds.
+pub fn too_many_bytes(op: &str, meta: &Meta) -> Error {
     Error::invalid(
-        "upload",
+        op,
         "data",
         format!(
             "more than the {} bytes that shape {} of {} needs",

@@ -14,6 +14,13 @@ async fn raw(url: &str) -> ArrayServiceClient<Channel> {
 }
 
 async fn open(c: &mut ArrayServiceClient<Channel>, lease_ms: u64) -> String {
+    open_response(c, lease_ms).await.session_id
+}
+
+async fn open_response(
+    c: &mut ArrayServiceClient<Channel>,
+    lease_ms: u64,
+) -> pb::OpenSessionResponse {
     c.open_session(pb::OpenSessionRequest {
         protocol_major: ndserve_proto::PROTOCOL_MAJOR,
         protocol_minor: ndserve_proto::PROTOCOL_MINOR,
@@ -23,7 +30,6 @@ async fn open(c: &mut ArrayServiceClient<Channel>, lease_ms: u64) -> String {
     .await
     .expect("open")
     .into_inner()
-    .session_id
 }
 
 fn call(op: &str, inputs: Vec<pb::Operand>, outputs: Vec<u64>, attrs: Attrs) -> pb::OpCall {
@@ -536,16 +542,7 @@ fn reply_error(r: &pb::BarrierReply) -> Error {
 async fn barriers_answer_on_the_execute_stream() {
     let srv = server().await;
     let mut c = raw(&srv.url()).await;
-    let opened = c
-        .open_session(pb::OpenSessionRequest {
-            protocol_major: ndserve_proto::PROTOCOL_MAJOR,
-            protocol_minor: ndserve_proto::PROTOCOL_MINOR,
-            client_version: "raw-test".into(),
-            lease_ms: 0,
-        })
-        .await
-        .expect("open")
-        .into_inner();
+    let opened = open_response(&mut c, 0).await;
     assert_eq!(opened.protocol_minor, ndserve_proto::PROTOCOL_MINOR);
     let s = opened.session_id;
     let meta = Meta::new(DType::Float64, vec![3]);
