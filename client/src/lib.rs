@@ -54,6 +54,40 @@
 //! # }
 //! ```
 //!
+//! ## Latency
+//!
+//! A sync, or a fetch of at most 64 KiB, is one message each way on the session's
+//! stream. What else it costs depends on where the calling code runs. Under
+//! `#[tokio::main]`, `main` runs on the main thread, outside the runtime's worker threads
+//! that run the session's background task: each command then wakes a worker and each
+//! reply wakes the main thread, two hand-offs between threads per round trip. Code in a
+//! task of the runtime avoids both: on a 2-vCPU machine a tiny op and its sync took
+//! 71-72 us (p50) from a spawned task and 110-116 us from `main`, in the same run
+//! (`sync_roundtrip_in_task_p50` and `sync_roundtrip_p50` in `BENCHMARKS.md`). A loop
+//! that waits on the server at every step belongs in a task:
+//!
+//! ```
+//! use ndserve_client::{Client, DType};
+//!
+//! # fn main() -> ndserve_client::Result<()> {
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let client = Client::embedded().await?;
+//! let mut x = client.zeros(&[4], DType::Float64)?;
+//! let total = tokio::spawn(async move {
+//!     for _ in 0..10 {
+//!         x = (&x + 1.0)?;
+//!         x.sync().await?; // each step waits for the server
+//!     }
+//!     x.sum(None, false)?.item::<f64>().await
+//! })
+//! .await
+//! .expect("the task ran to the end")?;
+//! assert_eq!(total, 40.0);
+//! # Ok(())
+//! # })
+//! # }
+//! ```
+//!
 //! ## Errors
 //!
 //! Every call returns [`Result`] with [`Error`], the error type of the whole system: its

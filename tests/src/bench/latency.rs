@@ -1,9 +1,9 @@
 //! Latency-bound workloads: the round trip of one tiny op, a long chain of dependent tiny
 //! ops, and a loop of small-array code.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use ndserve_client::DType;
+use ndserve_client::{Array, Client, DType};
 use ndserve_proto::pb;
 use ndserve_proto::pb::array_service_client::ArrayServiceClient;
 
@@ -15,16 +15,36 @@ use super::{Ctx, Recorder, Result, Row, Unit, median_time, micros, millis, perce
 /// machine noise, beside the floor of a stream round trip: an empty message on a raw
 /// `Execute` stream of another session and the server's progress event
 /// (`execute_stream_roundtrip_*`).
+///
+/// The loop runs twice: first in the caller's task (under `#[tokio::main]` that is the
+/// main thread, outside the runtime's worker threads, so every wake-up of the SDK's
+/// background task and every reply crosses threads), then in a task spawned on the runtime
+/// (the same rows with `_in_task`), as code inside a service or a spawned task calls.
 pub(super) async fn roundtrips(cx: &Ctx<'_>, rec: &mut Recorder<'_>) -> Result<()> {
     let Ctx { client, sizes, .. } = *cx;
     let a = client.ones(&[1], DType::Float64)?;
     let b = client.ones(&[1], DType::Float64)?;
     client.sync_all().await?;
+    let n = sizes.roundtrips;
+    let times = roundtrip_loop(client.clone(), a.clone(), b.clone(), n).await?;
+    record_roundtrips(rec, "", times);
+    let times = tokio::spawn(roundtrip_loop(client.clone(), a, b, n)).await??;
+    record_roundtrips(rec, "_in_task", times);
+    Ok(())
+}
+
+/// Times of `n` rounds (after a tenth as many for warm-up) of, in turn: the unary call,
+/// the raw stream's message, `add` + `sync`, `add` + `to_vec`.
+async fn roundtrip_loop(
+    client: Client,
+    a: Array,
+    b: Array,
+    n: usize,
+) -> Result<[Vec<Duration>; 4]> {
     let mut ping = StreamPing::open(client.url()).await?;
-    let warmup = sizes.roundtrips / 10 + 1;
-    let [mut unary, mut stream, mut synced, mut fetched] =
-        std::array::from_fn(|_| Vec::with_capacity(sizes.roundtrips));
-    for i in 0..warmup + sizes.roundtrips {
+    let warmup = n / 10 + 1;
+    let mut times: [Vec<Duration>; 4] = std::array::from_fn(|_| Vec::with_capacity(n));
+    for i in 0..warmup + n {
         let t = Instant::now();
         client.server_info().await?;
         let u = t.elapsed();
@@ -41,39 +61,39 @@ pub(super) async fn roundtrips(cx: &Ctx<'_>, rec: &mut Recorder<'_>) -> Result<(
             return Err(format!("fetch_roundtrip: 1 + 1 gave {v:?}").into());
         }
         if i >= warmup {
-            unary.push(u);
-            stream.push(p);
-            synced.push(s);
-            fetched.push(f);
+            for (list, d) in times.iter_mut().zip([u, p, s, f]) {
+                list.push(d);
+            }
         }
     }
+    Ok(times)
+}
+
+/// The rows of one [`roundtrip_loop`], their names ending in `suffix` and a percentile.
+fn record_roundtrips(rec: &mut Recorder<'_>, suffix: &str, times: [Vec<Duration>; 4]) {
+    let [mut unary, mut stream, mut synced, mut fetched] = times;
     for (p, tag) in [(0.5, "p50"), (0.99, "p99")] {
-        let grpc = format!("grpc_unary_roundtrip_{tag}");
+        let grpc = format!("grpc_unary_roundtrip{suffix}_{tag}");
         rec.record(Row::new(
             &grpc,
             micros(percentile(&mut unary, p)),
             Unit::Micros,
         ));
-        rec.record_against(
-            Row::new(
-                format!("execute_stream_roundtrip_{tag}"),
-                micros(percentile(&mut stream, p)),
-                Unit::Micros,
-            ),
-            &grpc,
-        );
-        for (name, times) in [("sync", &mut synced), ("fetch", &mut fetched)] {
+        for (name, list) in [
+            ("execute_stream", &mut stream),
+            ("sync", &mut synced),
+            ("fetch", &mut fetched),
+        ] {
             rec.record_against(
                 Row::new(
-                    format!("{name}_roundtrip_{tag}"),
-                    micros(percentile(times, p)),
+                    format!("{name}_roundtrip{suffix}_{tag}"),
+                    micros(percentile(list, p)),
                     Unit::Micros,
                 ),
                 &grpc,
             );
         }
     }
-    Ok(())
 }
 
 /// A raw `Execute` stream on a session of its own: one empty message out, one progress
