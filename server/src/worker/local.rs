@@ -81,6 +81,21 @@ impl LocalWorker {
         format!("{}/cpu:0", self.name)
     }
 
+    /// Fails unless an upload to `device` (empty: this worker's CPU) stays on the host.
+    fn check_upload_device(&self, device: &str) -> Result<()> {
+        if !device.is_empty() && device != "cpu:0" {
+            return Err(Error::invalid(
+                "upload",
+                "device",
+                format!(
+                    "worker {} has no device '{device}'; it has cpu:0",
+                    self.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Reserves `bytes` against the memory limit.
     fn reserve(&self, op: &str, bytes: u64) -> Result<()> {
         let mut cur = self.live_bytes.load(Ordering::Relaxed);
@@ -322,16 +337,7 @@ impl Worker for LocalWorker {
             self.store(&[id], vec![Stored::Gpu(a)]);
             return Ok(());
         }
-        if !device.is_empty() && device != "cpu:0" {
-            return Err(Error::invalid(
-                "upload",
-                "device",
-                format!(
-                    "worker {} has no device '{device}'; it has cpu:0",
-                    self.name
-                ),
-            ));
-        }
+        self.check_upload_device(device)?;
         self.reserve("upload", meta.nbytes())?;
         let a = match HostArray::from_le_bytes(&meta, &data) {
             Ok(a) => a,
@@ -357,8 +363,20 @@ impl Worker for LocalWorker {
             self.store(&[id], vec![Stored::Gpu(a)]);
             return Ok(());
         }
-        let data = super::gather_chunks("upload", &meta, chunks).await?;
-        self.put(id, meta, data, device).await
+        self.check_upload_device(device)?;
+        // The memory is taken before the data comes, and the data copied into it as it
+        // comes: an upload over the limit fails before it is sent in full.
+        self.reserve("upload", meta.nbytes())?;
+        match super::host_array_from_chunks("upload", &meta, chunks).await {
+            Ok(a) => {
+                self.store(&[id], vec![Stored::Host(a)]);
+                Ok(())
+            }
+            Err(e) => {
+                self.release(meta.nbytes());
+                Err(e)
+            }
+        }
     }
 
     async fn get(

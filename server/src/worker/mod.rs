@@ -18,6 +18,8 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use ndserve_proto::{Attrs, Error, Meta, Result, Scalar, pb};
 
+use crate::backend::cpu::array::HostArray;
+
 pub use local::LocalWorker;
 pub use remote::RemoteWorker;
 pub use service::WorkerServer;
@@ -150,10 +152,7 @@ pub async fn gather_chunks(
     let mut got = 0usize;
     while let Some(c) = chunks.next().await {
         let c = c?;
-        if got + c.len() > want {
-            return Err(too_many_bytes(op, meta));
-        }
-        got += c.len();
+        got = counted(op, meta, got, c.len())?;
         if c.is_empty() {
             continue;
         }
@@ -170,14 +169,50 @@ pub async fn gather_chunks(
             }
         }
     }
-    if got != want {
+    all_counted(op, meta, got)?;
+    Ok(first.unwrap_or_else(|| buf.freeze()))
+}
+
+/// A host array of `meta` built from its chunks as they come: each byte is copied once,
+/// into the array's own buffer (where [`gather_chunks`] and
+/// [`HostArray::from_le_bytes`] would copy twice). The byte count is checked as there.
+pub async fn host_array_from_chunks(
+    op: &str,
+    meta: &Meta,
+    mut chunks: BoxStream<'static, Result<Bytes>>,
+) -> Result<HostArray> {
+    let mut fill = HostArray::le_fill(meta);
+    while let Some(c) = chunks.next().await {
+        let c = c?;
+        counted(op, meta, fill.filled(), c.len())?;
+        if !fill.push(&c) {
+            return Err(too_many_bytes(op, meta));
+        }
+    }
+    all_counted(op, meta, fill.filled())?;
+    fill.finish(&meta.shape)
+        .ok_or_else(|| Error::internal(op, "the array's bytes did not make its shape"))
+}
+
+/// `got` bytes of an array of `meta` so far plus `len` more: the new count, unless it
+/// exceeds the array.
+fn counted(op: &str, meta: &Meta, got: usize, len: usize) -> Result<usize> {
+    match got.checked_add(len) {
+        Some(n) if n as u64 <= meta.nbytes() => Ok(n),
+        _ => Err(too_many_bytes(op, meta)),
+    }
+}
+
+/// Fails unless `got` bytes are all of an array of `meta`.
+fn all_counted(op: &str, meta: &Meta, got: usize) -> Result<()> {
+    if got as u64 != meta.nbytes() {
         return Err(Error::invalid(
             op,
             "data",
-            format!("{got} bytes for an array of {want} bytes"),
+            format!("{got} bytes for an array of {} bytes", meta.nbytes()),
         ));
     }
-    Ok(first.unwrap_or_else(|| buf.freeze()))
+    Ok(())
 }
 
 /// The data of a gRPC stream of chunks as a stream of bytes, `first` (the first
@@ -321,6 +356,60 @@ mod tests {
             (c.meta.clone(), c.data.clone())
         })
         .await
+    }
+
+    /// `bytes` cut after each of `cuts` bytes (the rest last), as a chunk stream.
+    fn cut(bytes: &[u8], cuts: &[usize]) -> BoxStream<'static, Result<Bytes>> {
+        let mut parts = Vec::new();
+        let mut rest = Bytes::copy_from_slice(bytes);
+        for &n in cuts {
+            parts.push(Ok(rest.split_to(n.min(rest.len()))));
+        }
+        parts.push(Ok(rest));
+        futures::stream::iter(parts).boxed()
+    }
+
+    #[tokio::test]
+    async fn host_arrays_build_from_chunks_cut_anywhere() {
+        let values = [1.5f32, -2.0, 3.25, 0.0, 1e30, f32::NAN];
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let m = Meta::new(DType::Float32, vec![2, 3]);
+        // Cuts inside elements, an empty chunk, one chunk holding everything.
+        for cuts in [&[3usize, 0, 7, 10][..], &[], &[24]] {
+            let a = host_array_from_chunks("upload", &m, cut(&bytes, cuts))
+                .await
+                .unwrap();
+            assert_eq!(a.meta(), m);
+            assert_eq!(a.to_le_bytes().as_ref(), &bytes[..], "cuts {cuts:?}");
+        }
+        let b = Meta::new(DType::Bool, vec![4]);
+        let a = host_array_from_chunks("upload", &b, cut(&[0, 1, 2, 0], &[1]))
+            .await
+            .unwrap();
+        assert_eq!(a.to_le_bytes().as_ref(), &[0, 1, 1, 0]);
+        let empty = Meta::new(DType::Int64, vec![0, 3]);
+        let a = host_array_from_chunks("upload", &empty, cut(&[], &[]))
+            .await
+            .unwrap();
+        assert_eq!(a.meta(), empty);
+        let scalar = Meta::new(DType::Float64, vec![]);
+        let a = host_array_from_chunks("upload", &scalar, cut(&2.5f64.to_le_bytes(), &[5]))
+            .await
+            .unwrap();
+        assert_eq!(a.to_le_bytes().as_ref(), &2.5f64.to_le_bytes());
+        // One byte too many (in the last chunk or the first), one too few.
+        let long = [bytes.clone(), vec![0]].concat();
+        for (data, cuts) in [
+            (&long[..], &[20usize][..]),
+            (&long[..], &[]),
+            (&bytes[..23], &[4]),
+        ] {
+            let e = host_array_from_chunks("upload", &m, cut(data, cuts))
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), ndserve_proto::ErrorCode::InvalidArgument);
+            assert_eq!(e.op(), Some("upload"));
+        }
     }
 
     #[tokio::test]

@@ -194,6 +194,8 @@ pub trait Element: Copy + Send + Sync + Default + std::fmt::Debug + PartialEq + 
     fn extend_le(slice: &[Self], out: &mut Vec<u8>);
     /// Elements from little-endian bytes (any alignment).
     fn from_le(bytes: &[u8]) -> Vec<Self>;
+    /// An empty array of `n` elements to fill from little-endian bytes ([`LeFill`]).
+    fn le_fill(n: usize) -> Box<dyn LeFill>;
     /// The array's little-endian bytes sharing its buffer (no copy), when it is laid out
     /// in C order and its elements are their own wire format.
     fn shared_le(_a: &Nd<Self>) -> Option<Bytes> {
@@ -232,6 +234,9 @@ macro_rules! pod_element {
                     Ok(s) => s.to_vec(),
                     Err(_) => bytemuck::pod_collect_to_vec(bytes),
                 }
+            }
+            fn le_fill(n: usize) -> Box<dyn LeFill> {
+                Box::new(PodFill::<Self>::new(n))
             }
             fn shared_le(a: &Nd<Self>) -> Option<Bytes> {
                 (cfg!(target_endian = "little") && a.as_slice().is_some())
@@ -275,6 +280,108 @@ impl Element for bool {
     fn from_le(bytes: &[u8]) -> Vec<Self> {
         bytes.iter().map(|&b| b != 0).collect()
     }
+    fn le_fill(n: usize) -> Box<dyn LeFill> {
+        Box::new(BoolFill {
+            v: Vec::with_capacity(n),
+            n,
+        })
+    }
+}
+
+/// An array being built from its little-endian C-order bytes as they arrive in pieces
+/// (an upload's chunks, cut anywhere, even inside an element): each byte is copied once,
+/// into the array's own buffer.
+pub trait LeFill: Send {
+    /// Appends the next bytes; `false` (and nothing appended) when they would overflow
+    /// the array.
+    fn push(&mut self, bytes: &[u8]) -> bool;
+    /// How many bytes have been appended.
+    fn filled(&self) -> usize;
+    /// The array of `shape`, once every byte has come (`None` before).
+    fn finish(self: Box<Self>, shape: &[usize]) -> Option<HostArray>;
+}
+
+/// [`LeFill`] of a plain-data element type, whose bytes are its wire format.
+struct PodFill<T> {
+    /// Capacity for `n` elements; length 0 until every byte has come.
+    v: Vec<T>,
+    n: usize,
+    /// Bytes written into `v`'s spare capacity.
+    filled: usize,
+}
+
+impl<T> PodFill<T> {
+    fn new(n: usize) -> Self {
+        PodFill {
+            v: Vec::with_capacity(n),
+            n,
+            filled: 0,
+        }
+    }
+}
+
+impl<T: Element + bytemuck::Pod> LeFill for PodFill<T> {
+    fn push(&mut self, bytes: &[u8]) -> bool {
+        if bytes.len() > self.n * std::mem::size_of::<T>() - self.filled {
+            return false;
+        }
+        // SAFETY: the destination is `bytes.len()` bytes of `v`'s allocation starting at
+        // `filled`, within the `n` elements of its capacity (checked above), and cannot
+        // overlap `bytes` (which `v` does not own). `v`'s length stays 0 until every byte
+        // has been written.
+        unsafe {
+            let dst = self.v.as_mut_ptr().cast::<u8>().add(self.filled);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
+        }
+        self.filled += bytes.len();
+        true
+    }
+
+    fn filled(&self) -> usize {
+        self.filled
+    }
+
+    fn finish(mut self: Box<Self>, shape: &[usize]) -> Option<HostArray> {
+        if self.filled != self.n * std::mem::size_of::<T>()
+            || shape.iter().product::<usize>() != self.n
+        {
+            return None;
+        }
+        // SAFETY: every byte of the first `n` elements was written, and any bytes are a
+        // valid `T` (`Pod`).
+        unsafe { self.v.set_len(self.n) };
+        let v = std::mem::take(&mut self.v);
+        let a = ndarray::Array::from_shape_vec(IxDyn(shape), v).ok()?;
+        Some(T::wrap(a.into_shared()))
+    }
+}
+
+/// [`LeFill`] of bools: one byte each, nonzero is `true`.
+struct BoolFill {
+    v: Vec<bool>,
+    n: usize,
+}
+
+impl LeFill for BoolFill {
+    fn push(&mut self, bytes: &[u8]) -> bool {
+        if bytes.len() > self.n - self.v.len() {
+            return false;
+        }
+        self.v.extend(bytes.iter().map(|&b| b != 0));
+        true
+    }
+
+    fn filled(&self) -> usize {
+        self.v.len()
+    }
+
+    fn finish(self: Box<Self>, shape: &[usize]) -> Option<HostArray> {
+        if self.v.len() != self.n || shape.iter().product::<usize>() != self.n {
+            return None;
+        }
+        let a = ndarray::Array::from_shape_vec(IxDyn(shape), self.v).ok()?;
+        Some(bool::wrap(a.into_shared()))
+    }
 }
 
 impl HostArray {
@@ -316,6 +423,11 @@ impl HostArray {
     /// A 0-d array holding `v`.
     pub fn scalar<T: Element>(v: T) -> HostArray {
         T::wrap(ArcArray::from_elem(IxDyn(&[]), v))
+    }
+
+    /// An empty array of `meta` to fill from its little-endian C-order bytes.
+    pub fn le_fill(meta: &Meta) -> Box<dyn LeFill> {
+        with_dtype!(meta.dtype, T => <T as Element>::le_fill(meta.numel()))
     }
 
     /// Builds an array from little-endian C-order bytes; the length must match exactly.
