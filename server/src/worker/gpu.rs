@@ -169,7 +169,6 @@ impl LocalWorker {
         mut chunks: BoxStream<'static, Result<Bytes>>,
     ) -> Result<GpuArray> {
         let dev = self.gpus[device].clone();
-        let want = meta.nbytes() as usize;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
         let copy_meta = meta.clone();
         let copy = tokio::task::spawn_blocking(move || {
@@ -187,10 +186,12 @@ impl LocalWorker {
                     break;
                 }
                 Ok(c) => {
-                    sent += c.len();
-                    if sent > want {
-                        failed = Some(super::too_many_bytes("upload", &meta));
-                        break;
+                    match super::counted("upload", &meta, sent, c.len()) {
+                        Ok(n) => sent = n,
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
                     }
                     if tx.send(c).await.is_err() {
                         break; // the copy stopped; its error is below

@@ -183,9 +183,7 @@ pub async fn host_array_from_chunks(
 ) -> Result<HostArray> {
     let mut fill = HostArray::le_fill(meta);
     while let Some(c) = chunks.next().await {
-        let c = c?;
-        counted(op, meta, fill.filled(), c.len())?;
-        if !fill.push(&c) {
+        if !fill.push(&c?) {
             return Err(too_many_bytes(op, meta));
         }
     }

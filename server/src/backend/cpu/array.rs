@@ -192,8 +192,6 @@ pub trait Element: Copy + Send + Sync + Default + std::fmt::Debug + PartialEq + 
     fn unwrap(h: &HostArray) -> Option<&Nd<Self>>;
     /// The element's little-endian bytes appended to `out`.
     fn extend_le(slice: &[Self], out: &mut Vec<u8>);
-    /// Elements from little-endian bytes (any alignment).
-    fn from_le(bytes: &[u8]) -> Vec<Self>;
     /// An empty array of `n` elements to fill from little-endian bytes ([`LeFill`]).
     fn le_fill(n: usize) -> Box<dyn LeFill>;
     /// The array's little-endian bytes sharing its buffer (no copy), when it is laid out
@@ -228,12 +226,6 @@ macro_rules! pod_element {
             }
             fn extend_le(slice: &[Self], out: &mut Vec<u8>) {
                 out.extend_from_slice(bytemuck::cast_slice(slice));
-            }
-            fn from_le(bytes: &[u8]) -> Vec<Self> {
-                match bytemuck::try_cast_slice::<u8, Self>(bytes) {
-                    Ok(s) => s.to_vec(),
-                    Err(_) => bytemuck::pod_collect_to_vec(bytes),
-                }
             }
             fn le_fill(n: usize) -> Box<dyn LeFill> {
                 Box::new(PodFill::<Self>::new(n))
@@ -277,9 +269,6 @@ impl Element for bool {
     fn extend_le(slice: &[Self], out: &mut Vec<u8>) {
         out.extend(slice.iter().map(|&b| b as u8));
     }
-    fn from_le(bytes: &[u8]) -> Vec<Self> {
-        bytes.iter().map(|&b| b != 0).collect()
-    }
     fn le_fill(n: usize) -> Box<dyn LeFill> {
         Box::new(BoolFill {
             v: Vec::with_capacity(n),
@@ -297,7 +286,8 @@ pub trait LeFill: Send {
     fn push(&mut self, bytes: &[u8]) -> bool;
     /// How many bytes have been appended.
     fn filled(&self) -> usize;
-    /// The array of `shape`, once every byte has come (`None` before).
+    /// The array of `shape`, once every byte has come (`None` before, or for a shape of
+    /// another size).
     fn finish(self: Box<Self>, shape: &[usize]) -> Option<HostArray>;
 }
 
@@ -342,9 +332,7 @@ impl<T: Element + bytemuck::Pod> LeFill for PodFill<T> {
     }
 
     fn finish(mut self: Box<Self>, shape: &[usize]) -> Option<HostArray> {
-        if self.filled != self.n * std::mem::size_of::<T>()
-            || shape.iter().product::<usize>() != self.n
-        {
+        if self.filled != self.n * std::mem::size_of::<T>() {
             return None;
         }
         // SAFETY: every byte of the first `n` elements was written, and any bytes are a
@@ -376,7 +364,7 @@ impl LeFill for BoolFill {
     }
 
     fn finish(self: Box<Self>, shape: &[usize]) -> Option<HostArray> {
-        if self.v.len() != self.n || shape.iter().product::<usize>() != self.n {
+        if self.v.len() != self.n {
             return None;
         }
         let a = ndarray::Array::from_shape_vec(IxDyn(shape), self.v).ok()?;
@@ -445,12 +433,12 @@ impl HostArray {
                 ),
             ));
         }
-        Ok(with_dtype!(meta.dtype, T => {
-            let v = <T as Element>::from_le(bytes);
-            let a = ndarray::Array::from_shape_vec(IxDyn(&meta.shape), v)
-                .map_err(|e| Error::internal("upload", e.to_string()))?;
-            <T as Element>::wrap(a.into_shared())
-        }))
+        let mut fill = Self::le_fill(meta);
+        if !fill.push(bytes) {
+            return Err(Error::internal("upload", "the bytes overflow the array"));
+        }
+        fill.finish(&meta.shape)
+            .ok_or_else(|| Error::internal("upload", "the bytes do not make the array"))
     }
 
     /// The data as little-endian C-order bytes sharing the array's buffer, when it can
