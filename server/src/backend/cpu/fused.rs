@@ -5,9 +5,10 @@
 //! [`PIECE_BYTES`] each, and each piece goes through every node's typed slice loop
 //! (`elementwise::float_slice1`/`float_slice2`, or the vectorised functions of `vecmath`,
 //! as the unfused kernels choose) with the intermediates in cache-sized scratch buffers,
-//! so memory is crossed once. Each node applies the same function to the same values as
-//! its op's kernel does, so the bits are those of the unfused chain. Any other chain runs
-//! node by node through each op's kernel over the whole arrays.
+//! so memory is crossed once; an output too large to stay in cache is written with
+//! streaming stores ([`super::stream_store`]). Each node applies the same function to the
+//! same values as its op's kernel does, so the bits are those of the unfused chain. Any
+//! other chain runs node by node through each op's kernel over the whole arrays.
 
 use std::mem::MaybeUninit;
 
@@ -21,6 +22,7 @@ use super::array::{Element, HostArray};
 use super::elem::FloatElem;
 use super::elementwise::{PAR_MIN_LEN, Slice1, Slice2, float_slice1, float_slice2};
 use super::kernels::{CpuInput, KernelCall, KernelFn};
+use super::stream_store;
 use crate::fusion::{Arg, FUSED_OP, Program};
 
 /// Bytes per piece of the one-pass mode (512 float64 or 1,024 float32 elements): a page
@@ -35,6 +37,11 @@ const PIECE_BYTES: usize = 4096;
 const fn piece_len<T>() -> usize {
     PIECE_BYTES / std::mem::size_of::<T>()
 }
+
+/// Pieces per rayon task: a task ends with a store fence when it wrote with streaming
+/// stores, and a fence after every piece costs most of what they gain
+/// ([`super::stream_store`]).
+const TASK_PIECES: usize = 16;
 
 /// The kernels of this family.
 pub fn kernels() -> Vec<(&'static str, KernelFn)> {
@@ -102,7 +109,7 @@ fn fused(call: &KernelCall<'_>) -> Result<Vec<HostArray>> {
 }
 
 /// A float type the one-pass mode runs.
-trait PieceElem: FloatElem {
+trait PieceElem: FloatElem + bytemuck::Pod {
     /// The vectorised slice function of `op`, which the op's kernel prefers.
     fn vectorised(op: &str) -> Option<Slice1<Self>>;
 }
@@ -191,24 +198,31 @@ fn one_pass<T: PieceElem>(
     let n = out.numel();
     let mut res: Vec<T> = Vec::with_capacity(n);
     let spare = &mut res.spare_capacity_mut()[..n];
+    let streaming = stream_store::worth_streaming(spare);
     let scratch = || Scratch::new(steps.len(), &consts);
-    let run = |s: &mut Scratch<T>, (c, dst): (usize, &mut [MaybeUninit<T>])| {
-        s.piece(&steps, c * piece_len::<T>(), dst)
+    let task = TASK_PIECES * piece_len::<T>();
+    let run = |s: &mut Scratch<T>, (t, dst): (usize, &mut [MaybeUninit<T>])| {
+        for (k, piece) in dst.chunks_mut(piece_len::<T>()).enumerate() {
+            s.piece(&steps, t * task + k * piece_len::<T>(), piece, streaming);
+        }
+        if streaming {
+            stream_store::fence();
+        }
     };
     if n >= PAR_MIN_LEN {
         spare
-            .par_chunks_mut(piece_len::<T>())
+            .par_chunks_mut(task)
             .enumerate()
             .for_each_init(scratch, run);
     } else {
         let mut s = scratch();
         spare
-            .chunks_mut(piece_len::<T>())
+            .chunks_mut(task)
             .enumerate()
-            .for_each(|piece| run(&mut s, piece));
+            .for_each(|t| run(&mut s, t));
     }
-    // SAFETY: the pieces cover `0..n` and each piece wrote every one of its elements
-    // (`Scratch::piece`), so all `n` are initialised.
+    // SAFETY: the tasks' pieces cover `0..n` and each piece wrote every one of its
+    // elements (`Scratch::piece`), so all `n` are initialised.
     unsafe { res.set_len(n) };
     let a = ndarray::Array::from_shape_vec(IxDyn(&out.shape), res)
         .map_err(|e| Error::internal(FUSED_OP, e.to_string()))?;
@@ -269,12 +283,14 @@ impl<T: PieceElem> Scratch<T> {
         }
     }
 
-    /// The chain over the piece starting at `start`, its result written to `dst`.
+    /// The chain over the piece starting at `start`, its result written to `dst` (with
+    /// streaming stores when `streaming`).
     fn piece(
         &mut self,
         steps: &[(Step<T>, Vec<Src<'_, T>>)],
         start: usize,
         dst: &mut [MaybeUninit<T>],
+        streaming: bool,
     ) {
         let len = dst.len();
         let consts = &self.consts;
@@ -291,8 +307,12 @@ impl<T: PieceElem> Scratch<T> {
             }
         }
         let last = &self.nodes[steps.len() - 1][..len];
-        for (d, &v) in dst.iter_mut().zip(last) {
-            d.write(v);
+        if streaming {
+            stream_store::copy_streaming(dst, last);
+        } else {
+            for (d, &v) in dst.iter_mut().zip(last) {
+                d.write(v);
+            }
         }
     }
 }
@@ -533,5 +553,32 @@ mod tests {
         assert!(!one);
         let m = CpuInput::Array(unfused("multiply", &[x, z]));
         assert_eq!(bits(&got), bits(&unfused("log", &[m])));
+    }
+
+    /// An output above `STREAM_MIN_BYTES` is written with streaming stores, over several
+    /// rayon tasks and a tail shorter than a piece: the same bits as the ops one by one.
+    #[test]
+    fn large_outputs_stream_the_same_bits() {
+        let len = stream_store::STREAM_MIN_BYTES / 8 + 37;
+        let inputs: Vec<CpuInput> = (1..=3)
+            .map(|salt| CpuInput::Array(values::<f64>(len, salt)))
+            .collect();
+        let prog = Program {
+            nodes: vec![
+                Node {
+                    op: "multiply",
+                    args: vec![Arg::Input(0), Arg::Input(1)],
+                },
+                Node {
+                    op: "add",
+                    args: vec![Arg::Node(0), Arg::Input(2)],
+                },
+            ],
+        };
+        let (got, one) = fused_run(&prog, &inputs);
+        assert!(one);
+        let ab = CpuInput::Array(unfused("multiply", &inputs[..2]));
+        let want = unfused("add", &[ab, inputs[2].clone()]);
+        assert_eq!(bits(&got), bits(&want));
     }
 }

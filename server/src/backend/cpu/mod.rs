@@ -22,6 +22,7 @@ pub mod random;
 pub mod reduce;
 pub mod shape;
 pub mod stats;
+pub mod stream_store;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod vecmath;
