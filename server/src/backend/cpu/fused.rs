@@ -563,18 +563,7 @@ mod tests {
         let inputs: Vec<CpuInput> = (1..=3)
             .map(|salt| CpuInput::Array(values::<f64>(len, salt)))
             .collect();
-        let prog = Program {
-            nodes: vec![
-                Node {
-                    op: "multiply",
-                    args: vec![Arg::Input(0), Arg::Input(1)],
-                },
-                Node {
-                    op: "add",
-                    args: vec![Arg::Node(0), Arg::Input(2)],
-                },
-            ],
-        };
+        let prog = Program::parse("multiply:i0,i1;add:n0,i2", 3).unwrap();
         let (got, one) = fused_run(&prog, &inputs);
         assert!(one);
         let ab = CpuInput::Array(unfused("multiply", &inputs[..2]));
