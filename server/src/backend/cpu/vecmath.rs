@@ -22,8 +22,8 @@
 //!   take libm's path. (float64 `sin`/`cos` already run at NumPy's speed through libm.)
 //! - `sqrt`: the hardware's correctly rounded square root, the same bits in every build;
 //!   only the vector width differs. In the baseline build (4 float32 lanes) `sqrt_f32`
-//!   moved its arrays at 0.61-0.76 of the host memcpy rate on the 2-vCPU AMD EPYC guest
-//!   with AVX-512, where `add` reaches 1.1-1.3.
+//!   moved its arrays at 0.61-0.73 of the host memcpy rate in four of five bench runs on
+//!   the 2-vCPU AMD EPYC guest with AVX-512, where `add` reached 1.1-1.4.
 
 #![allow(clippy::excessive_precision)] // the constants are fdlibm's, digit for digit
 
@@ -78,9 +78,9 @@ pub fn slice_f64(op: &str) -> Option<SliceFn<f64>> {
 
 /// `f` over the contiguous elements of `a`, in parallel pieces for large arrays.
 ///
-/// A large output ([`stream_store::worth_streaming`]) is computed a piece at a time into a
-/// buffer that stays in cache and written with streaming stores, so its memory is not read
-/// before it is written: `sqrt` reads and writes one array each, and that read-for-ownership
+/// A large output ([`stream_store::worth_streaming`]) is computed a piece at a time into
+/// a buffer that stays in cache and written with streaming stores, so its memory is not
+/// read before it is written: a unary op reads one array and writes one, and that read
 /// was a third of its memory traffic.
 fn map<T>(a: &Nd<T>, f: SliceFn<T>) -> Option<Nd<T>>
 where
