@@ -96,6 +96,27 @@ impl LocalWorker {
         Ok(())
     }
 
+    /// Stores the uploaded host array `build` makes as `id`, its memory reserved before
+    /// `build` runs and released if it fails.
+    async fn put_host(
+        &self,
+        id: u64,
+        meta: &Meta,
+        build: impl std::future::Future<Output = Result<HostArray>>,
+    ) -> Result<()> {
+        self.reserve("upload", meta.nbytes())?;
+        match build.await {
+            Ok(a) => {
+                self.store(&[id], vec![Stored::Host(a)]);
+                Ok(())
+            }
+            Err(e) => {
+                self.release(meta.nbytes());
+                Err(e)
+            }
+        }
+    }
+
     /// Reserves `bytes` against the memory limit.
     fn reserve(&self, op: &str, bytes: u64) -> Result<()> {
         let mut cur = self.live_bytes.load(Ordering::Relaxed);
@@ -338,16 +359,8 @@ impl Worker for LocalWorker {
             return Ok(());
         }
         self.check_upload_device(device)?;
-        self.reserve("upload", meta.nbytes())?;
-        let a = match HostArray::from_le_bytes(&meta, &data) {
-            Ok(a) => a,
-            Err(e) => {
-                self.release(meta.nbytes());
-                return Err(e);
-            }
-        };
-        self.store(&[id], vec![Stored::Host(a)]);
-        Ok(())
+        self.put_host(id, &meta, async { HostArray::from_le_bytes(&meta, &data) })
+            .await
     }
 
     async fn put_chunks(
@@ -364,19 +377,10 @@ impl Worker for LocalWorker {
             return Ok(());
         }
         self.check_upload_device(device)?;
-        // The memory is taken before the data comes, and the data copied into it as it
-        // comes: an upload over the limit fails before it is sent in full.
-        self.reserve("upload", meta.nbytes())?;
-        match super::host_array_from_chunks("upload", &meta, chunks).await {
-            Ok(a) => {
-                self.store(&[id], vec![Stored::Host(a)]);
-                Ok(())
-            }
-            Err(e) => {
-                self.release(meta.nbytes());
-                Err(e)
-            }
-        }
+        // The data is copied into the reserved memory as it comes: an upload over the
+        // limit fails before it is sent in full.
+        let build = super::host_array_from_chunks("upload", &meta, chunks);
+        self.put_host(id, &meta, build).await
     }
 
     async fn get(

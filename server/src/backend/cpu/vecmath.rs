@@ -77,51 +77,70 @@ pub fn slice_f64(op: &str) -> Option<SliceFn<f64>> {
 }
 
 /// `f` over the contiguous elements of `a`, in parallel pieces for large arrays.
-///
-/// A large output ([`stream_store::worth_streaming`]) is computed a piece at a time into
-/// a buffer that stays in cache and written with streaming stores, so its memory is not
-/// read before it is written: a unary op reads one array and writes one, and that read
-/// was a third of its memory traffic.
 fn map<T>(a: &Nd<T>, f: SliceFn<T>) -> Option<Nd<T>>
 where
     T: bytemuck::Pod + Default + Send + Sync,
 {
     let xs = a.as_slice()?;
-    let n = xs.len();
-    let mut out: Vec<T> = Vec::with_capacity(n);
-    let spare = &mut out.spare_capacity_mut()[..n];
-    if stream_store::worth_streaming(spare) {
-        spare
-            .par_chunks_mut(CHUNK)
-            .zip(xs.par_chunks(CHUNK))
-            .for_each(|(o, x)| {
-                let mut buf = [T::default(); PIECE];
-                for (op, xp) in o.chunks_mut(PIECE).zip(x.chunks(PIECE)) {
-                    let b = &mut buf[..xp.len()];
-                    f(xp, b);
-                    stream_store::copy_streaming(op, b);
-                }
-                stream_store::fence();
-            });
-        // SAFETY: the chunks cover `0..n`, and `copy_streaming` wrote every element of
-        // each piece.
-        unsafe { out.set_len(n) };
-    } else {
-        // Zeroed memory comes fresh from the OS for large arrays: no extra pass.
-        out.resize(n, T::default());
-        if n >= PAR_MIN_LEN {
-            out.par_chunks_mut(CHUNK)
-                .zip(xs.par_chunks(CHUNK))
-                .for_each(|(o, x)| f(x, o));
-        } else {
-            f(xs, &mut out);
-        }
-    }
+    let out = streamed(xs, f).unwrap_or_else(|| mapped(xs, f));
     Some(
         ndarray::Array::from_shape_vec(a.raw_dim(), out)
             .expect("length matches the shape")
             .into_shared(),
     )
+}
+
+/// `f` over `xs` into a new vector written with streaming stores, when the output is
+/// large enough for them ([`stream_store::worth_streaming`]); `None` otherwise. Each piece
+/// is computed into a buffer that stays in cache, then streamed out, so the output's
+/// memory is not read before it is written: a unary op reads one array and writes one,
+/// and that read was a third of its memory traffic.
+fn streamed<T>(xs: &[T], f: SliceFn<T>) -> Option<Vec<T>>
+where
+    T: bytemuck::Pod + Default + Send + Sync,
+{
+    if std::mem::size_of_val(xs) < stream_store::STREAM_MIN_BYTES {
+        return None;
+    }
+    let n = xs.len();
+    let mut out: Vec<T> = Vec::with_capacity(n);
+    let spare = &mut out.spare_capacity_mut()[..n];
+    if !stream_store::worth_streaming(spare) {
+        return None;
+    }
+    spare
+        .par_chunks_mut(CHUNK)
+        .zip(xs.par_chunks(CHUNK))
+        .for_each(|(o, x)| {
+            let mut buf = [T::default(); PIECE];
+            for (op, xp) in o.chunks_mut(PIECE).zip(x.chunks(PIECE)) {
+                let b = &mut buf[..xp.len()];
+                f(xp, b);
+                stream_store::copy_streaming(op, b);
+            }
+            stream_store::fence();
+        });
+    // SAFETY: the chunks cover `0..n`, and `copy_streaming` wrote every element of each
+    // piece.
+    unsafe { out.set_len(n) };
+    Some(out)
+}
+
+/// `f` over `xs` into a new vector with ordinary stores.
+fn mapped<T>(xs: &[T], f: SliceFn<T>) -> Vec<T>
+where
+    T: Copy + Default + Send + Sync,
+{
+    // Zeroed memory comes fresh from the OS for large arrays: no extra pass.
+    let mut out = vec![T::default(); xs.len()];
+    if xs.len() >= PAR_MIN_LEN {
+        out.par_chunks_mut(CHUNK)
+            .zip(xs.par_chunks(CHUNK))
+            .for_each(|(o, x)| f(x, o));
+    } else {
+        f(xs, &mut out);
+    }
+    out
 }
 
 /// Whether the CPU has the features of the widest compiled variants (AVX-512 F, DQ, VL
@@ -760,12 +779,24 @@ mod tests {
         assert!(xs.iter().zip(&o64).all(|(&x, &o)| same64(o, x.sqrt())));
     }
 
-    /// An output large enough for streaming stores: the same bits as the scalar function,
-    /// through the kernel's own entry point.
+    /// An output large enough for streaming stores takes that path (on x86-64) and gives
+    /// the scalar function's bits, through the kernel's own entry point too.
     #[test]
     fn streamed_outputs_keep_the_bits() {
         let n = stream_store::STREAM_MIN_BYTES / 4 + PIECE + 5;
         let xs: Vec<f32> = (0..n).map(|i| (i % 9_973) as f32 * 0.37 - 50.0).collect();
+        let same = |got: &[f32]| {
+            xs.iter().zip(got).all(|(&x, &o)| {
+                let w = x.sqrt();
+                o.to_bits() == w.to_bits() || (o.is_nan() && w.is_nan())
+            })
+        };
+        let s = streamed(&xs, sqrt_f32_slice);
+        assert_eq!(s.is_some(), cfg!(target_arch = "x86_64"));
+        if let Some(s) = s {
+            assert!(same(&s));
+        }
+        assert!(streamed(&xs[..1000], sqrt_f32_slice).is_none());
         let a = HostArray::F32(
             ndarray::ArrayD::from_shape_vec(vec![n], xs.clone())
                 .unwrap()
@@ -774,11 +805,7 @@ mod tests {
         let Some(HostArray::F32(got)) = unary("sqrt", &a) else {
             panic!("sqrt of a contiguous float32 array is vectorised")
         };
-        let got = got.as_slice().unwrap();
-        assert!(xs.iter().zip(got).all(|(&x, &o)| {
-            let w = x.sqrt();
-            o.to_bits() == w.to_bits() || (o.is_nan() && w.is_nan())
-        }));
+        assert!(same(got.as_slice().unwrap()));
     }
 
     fn same64(a: f64, b: f64) -> bool {
